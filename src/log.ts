@@ -1,0 +1,37 @@
+/**
+ * pino loggers. Structured JSON lines; secrets are redacted by path as a second line of defence
+ * (the code never logs them on purpose).
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+import type { Settings } from './config.ts';
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  'apiKey',
+  'token',
+  'progressToken',
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'env.VCS_PROGRESS_TOKEN',
+  'env.APPWRITE_API_KEY',
+  'env.API_KEY',
+];
+
+export function createLogger(
+  settings: Pick<Settings, 'LOG_LEVEL' | 'ENABLE_LOGGING'>,
+  options: { name?: string; destination?: DestinationStream | number } = {},
+): Logger {
+  const destination = typeof options.destination === 'number' ? pino.destination({ fd: options.destination, sync: true }) : options.destination;
+  return pino(
+    {
+      name: options.name ?? 'vcs',
+      level: settings.ENABLE_LOGGING ? settings.LOG_LEVEL : 'silent',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      base: { pid: process.pid },
+    },
+    destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+}

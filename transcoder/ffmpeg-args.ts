@@ -1,0 +1,104 @@
+/**
+ * FFmpeg command lines as pure functions (STYLE 2): the one-decode ladder and the poster.
+ * Shapes and the measurements behind them: ../shared/ffmpeg/LADDER-NOTES.md §3, §5, §7.
+ */
+import type { Ladder } from '../src/contract.ts';
+import type { EncodePlan } from './ladder.ts';
+import { hardenedInput } from './probe.ts';
+
+/**
+ * PQ/HLG → BT.709 SDR: linearise, tone-map (hable keeps highlights), back to BT.709 limited range.
+ * https://ffmpeg.org/ffmpeg-filters.html#tonemap-1
+ */
+const TONE_MAP = 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv';
+
+/** Filters applied once, before the split: HDR conversion and the frame rate cap. */
+function commonFilters(plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap'>): string[] {
+  const filters: string[] = [];
+  if (plan.toneMap) filters.push(TONE_MAP);
+  if (plan.frameRateCap !== null) filters.push(`fps=${plan.frameRateCap}`);
+  return filters;
+}
+
+/** The filter graph: decode once, split, one scaler per rendition, 8-bit 4:2:0 out. */
+export function ladderFilterGraph(plan: EncodePlan): string {
+  const n = plan.renditions.length;
+  const head = [...commonFilters(plan), `split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`].join(',');
+  const branches = plan.renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`);
+  return [`[0:v:0]${head}`, ...branches].join(';');
+}
+
+const kbit = (bps: number): string => `${Math.round(bps / 1000)}k`;
+
+export interface LadderCommand {
+  input: string;
+  /** Staging folder; ffmpeg creates one sub-folder per rendition name. */
+  outDir: string;
+  plan: EncodePlan;
+  ladder: Ladder;
+}
+
+export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand): string[] {
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-y'];
+  args.push(...hardenedInput(input));
+  args.push('-filter_complex', ladderFilterGraph(plan));
+  plan.renditions.forEach((_, i) => {
+    args.push('-map', `[v${i}]`);
+    if (plan.hasAudio) args.push('-map', '0:a:0');
+  });
+  args.push('-c:v', 'libx264', '-preset', ladder.preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p');
+  plan.renditions.forEach((r, i) => {
+    // CRF decides quality, -maxrate/-bufsize cap the peaks: both of the plan's settings hold.
+    // https://trac.ffmpeg.org/wiki/Encode/H.264#AdditionalInformationTips
+    args.push(`-crf:v:${i}`, String(r.crf), `-maxrate:v:${i}`, kbit(r.maxBitrate), `-bufsize:v:${i}`, kbit(r.bufferBits));
+  });
+  // Keyframes by time, not by frame count, so they fall at the same instants in every rendition
+  // and every segment boundary (a multiple of the keyframe interval) starts on one.
+  args.push('-force_key_frames', `expr:gte(t,n_forced*${ladder.keyframeSeconds})`);
+  if (plan.hasAudio) args.push('-c:a', 'aac', '-b:a', kbit(ladder.audioBitrate), '-ac', '2');
+  // Uploads carry GPS positions and device names; players need none of it.
+  args.push('-map_metadata', '-1', '-map_chapters', '-1', '-max_muxing_queue_size', '1024');
+  args.push(
+    '-f', 'hls',
+    '-hls_time', String(ladder.segmentSeconds),
+    // VOD: players show the full duration and can seek anywhere.
+    '-hls_playlist_type', 'vod',
+    '-hls_flags', 'independent_segments',
+    '-hls_segment_type', 'mpegts',
+    '-hls_segment_filename', `${outDir}/%v/segment%03d.ts`,
+    '-var_stream_map', plan.renditions.map((r, i) => (plan.hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' '),
+    `${outDir}/%v/playlist.m3u8`,
+  );
+  return args;
+}
+
+/**
+ * ffmpeg's mjpeg encoder has no 0–100 scale: -q:v runs 1 (best) to 31. Quality 85 maps to 3, which
+ * gives files within ~5 % of libjpeg's quality 85 (LADDER-NOTES §5.4).
+ */
+export const jpegQScale = (quality: number): number => Math.min(31, Math.max(1, Math.round((100 - quality) / 5)));
+
+export interface PosterCommand {
+  input: string;
+  output: string;
+  atSeconds: number;
+  size: { width: number; height: number };
+  quality: number;
+  plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap'>;
+}
+
+export function buildPosterArgs({ input, output, atSeconds, size, quality, plan }: PosterCommand): string[] {
+  const filters = [...(plan.toneMap ? [TONE_MAP] : []), `scale=${size.width}:${size.height}:flags=bicubic`, 'setsar=1'];
+  return [
+    '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
+    // Input seeking: jumps to the nearest keyframe before the time and decodes from there (fast).
+    '-ss', atSeconds.toFixed(3),
+    ...hardenedInput(input),
+    '-frames:v', '1',
+    '-vf', filters.join(','),
+    '-map_metadata', '-1',
+    '-c:v', 'mjpeg', '-q:v', String(jpegQScale(quality)), '-pix_fmt', 'yuvj420p',
+    '-f', 'image2', '-update', '1',
+    output,
+  ];
+}

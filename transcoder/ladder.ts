@@ -1,0 +1,72 @@
+/**
+ * The ladder decision (pure): which renditions a source gets and at what size and frame rate.
+ * Rules (DESIGN 3.4): never upscale; the short side is the "height" so portrait stays portrait;
+ * every dimension is even (4:2:0 chroma needs it); a rung that would repeat the one above it is
+ * left out; the frame rate is kept up to the cap.
+ */
+import type { Ladder, RenditionName } from '../src/contract.ts';
+import type { SourceInfo } from './probe.ts';
+
+export interface PlannedRendition {
+  name: RenditionName;
+  width: number;
+  height: number;
+  crf: number;
+  maxBitrate: number;
+  /** VBV buffer: two seconds of the cap, the usual CRF-with-ceiling setting (LADDER-NOTES §3). */
+  bufferBits: number;
+}
+
+export interface EncodePlan {
+  renditions: PlannedRendition[];
+  /** Output frame rate, or null to keep the source's timing untouched. */
+  frameRateCap: number | null;
+  frameRate: number;
+  hasAudio: boolean;
+  toneMap: boolean;
+}
+
+/** Largest even number not above x (never below 2). */
+export const evenFloor = (x: number): number => Math.max(2, Math.floor(x / 2) * 2);
+/** Nearest even number (never below 2). */
+export const evenRound = (x: number): number => Math.max(2, Math.round(x / 2) * 2);
+
+export function planEncode(source: SourceInfo, ladder: Ladder): EncodePlan {
+  const short = Math.min(source.width, source.height);
+  const long = Math.max(source.width, source.height);
+  const portrait = source.height > source.width;
+  const rungs = [...ladder.renditions].sort((a, b) => b.height - a.height);
+  const renditions: PlannedRendition[] = [];
+  for (const rung of rungs) {
+    const shortSide = evenFloor(Math.min(rung.height, short));
+    const previous = renditions.at(-1);
+    // A rung as tall as the one above it (the source was smaller than its target) adds nothing.
+    if (previous && shortSide >= Math.min(previous.width, previous.height)) continue;
+    const longSide = evenRound((long * shortSide) / short);
+    renditions.push({
+      name: rung.name,
+      width: portrait ? shortSide : longSide,
+      height: portrait ? longSide : shortSide,
+      crf: rung.crf,
+      maxBitrate: rung.maxBitrate,
+      bufferBits: rung.maxBitrate * 2,
+    });
+  }
+  const capped = source.frameRate > ladder.maxFrameRate + 0.01;
+  return {
+    renditions,
+    frameRateCap: capped ? ladder.maxFrameRate : null,
+    frameRate: capped ? ladder.maxFrameRate : source.frameRate,
+    hasAudio: source.audio !== null,
+    toneMap: source.hdr,
+  };
+}
+
+/** Poster size: the display size fitted inside the limits, aspect ratio kept, never upscaled. */
+export function posterSize(source: Pick<SourceInfo, 'width' | 'height'>, limits: { maxWidth: number; maxHeight: number }): { width: number; height: number } {
+  const scale = Math.min(1, limits.maxWidth / source.width, limits.maxHeight / source.height);
+  return {
+    width: Math.min(evenRound(source.width * scale), evenFloor(limits.maxWidth)),
+    height: Math.min(evenRound(source.height * scale), evenFloor(limits.maxHeight)),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The transcoder program: `vcs transcode --source … --output …`, or, with no arguments, the job
+ * contract's environment (a Job pod or a local run). It reports progress, writes the result JSON
+ * to VCS_RESULT_PATH and stdout, and exits 0 (done), 2 (the input can never succeed) or another
+ * code (retryable). SIGTERM, SIGINT, or the loss of the parent's IPC channel (local runs) stop
+ * FFmpeg promptly and clean up.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Settings } from '../src/config.ts';
+import { EXIT, ladderFromSettings, parseJobEnvironment, serializeResult, type JobSpec, type TranscodeResult } from '../src/contract.ts';
+import { asVcsError, vcsError, type VcsError } from '../src/errors.ts';
+import type { Env } from '../src/config.ts';
+import type { Logger } from '../src/log.ts';
+import { transcode, RunState } from './pipeline.ts';
+import { createProgressSink } from './progress.ts';
+
+export interface TranscodeCommand {
+  source?: string;
+  output?: string;
+  id?: number;
+  workDir?: string;
+  result?: string;
+}
+
+/** Pure: the job a command line describes (local paths allowed: the caller owns the machine). */
+export function jobFromCommandLine(cmd: Required<Pick<TranscodeCommand, 'source' | 'output'>> & TranscodeCommand, settings: Settings, env: Env): JobSpec {
+  const output = path.resolve(cmd.output);
+  const name = `cli-${cmd.id ?? 0}-${randomBytes(4).toString('hex')}`;
+  return {
+    jobName: name,
+    videoId: cmd.id ?? 0,
+    sourceUrl: cmd.source,
+    outputDir: output,
+    // Beside the output, so staging and output share a filesystem and the final rename is atomic.
+    workDir: path.resolve(cmd.workDir ?? path.join(path.dirname(output), `.vcs-work-${path.basename(output)}-${name}`)),
+    ladder: ladderFromSettings(settings),
+    progressUrl: env.VCS_PROGRESS_URL || undefined,
+    progressToken: env.VCS_PROGRESS_TOKEN || undefined,
+    resultPath: cmd.result ?? env.VCS_RESULT_PATH ?? '',
+  };
+}
+
+/** Refuses work folders whose removal would hurt (the run deletes its work folder at the end). */
+export function checkWorkDir(job: JobSpec): void {
+  const work = path.resolve(job.workDir);
+  const out = path.resolve(job.outputDir);
+  if (work.split(path.sep).filter(Boolean).length < 2) throw vcsError('VCS_ERR_BAD_JOB', `work folder ${work} is too close to the filesystem root`);
+  if (out === work || out.startsWith(work + path.sep)) throw vcsError('VCS_ERR_BAD_JOB', `work folder ${work} must not contain the output folder`);
+}
+
+async function writeResult(file: string, text: string, log: Logger): Promise<void> {
+  if (!file) return;
+  try {
+    await writeFile(file, text);
+  } catch (err) {
+    log.warn({ file, err: (err as Error).message }, 'result file not written');
+  }
+}
+
+export async function runTranscoder(
+  cmd: TranscodeCommand,
+  settings: Settings,
+  env: Env,
+  log: Logger,
+  stdout: (text: string) => void,
+): Promise<number> {
+  let job: JobSpec;
+  let allowLocal = settings.ALLOW_LOCAL_SOURCES;
+  if (cmd.source || cmd.output) {
+    if (!cmd.source || !cmd.output) {
+      log.error('vcs transcode needs both --source and --output (or the VCS_* job environment)');
+      return EXIT.permanent;
+    }
+    job = jobFromCommandLine({ ...cmd, source: cmd.source, output: cmd.output }, settings, env);
+    allowLocal = true;
+  } else {
+    const parsed = parseJobEnvironment(env);
+    if ('problems' in parsed) {
+      log.error({ problems: parsed.problems }, 'no job: pass --source and --output, or the job contract environment');
+      return EXIT.permanent;
+    }
+    job = parsed;
+  }
+
+  const controller = new AbortController();
+  const stop = (why: string) => () => {
+    if (controller.signal.aborted) return;
+    log.warn({ why }, 'stopping: cancelling FFmpeg and cleaning up');
+    controller.abort(vcsError('VCS_ERR_CANCELLED', `transcode cancelled (${why})`));
+  };
+  const onTerm = stop('SIGTERM');
+  const onInt = stop('SIGINT');
+  const onDisconnect = stop('parent process gone');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  // A local run has an IPC channel to the service; if the service dies, so does this run.
+  process.on('disconnect', onDisconnect);
+
+  const jobLog = log.child({ job: job.jobName, videoId: job.videoId });
+  const progress = createProgressSink({ jobName: job.jobName, videoId: job.videoId, url: job.progressUrl, token: job.progressToken, log: jobLog });
+  const state = new RunState(Date.now);
+  const started = Date.now();
+  let result: TranscodeResult;
+  try {
+    checkWorkDir(job);
+    const output = await transcode(
+      job,
+      {
+        ffmpeg: settings.FFMPEG_PATH,
+        ffprobe: settings.FFPROBE_PATH,
+        fetch: {
+          maxBytes: settings.MAX_SOURCE_BYTES,
+          timeoutMs: settings.DOWNLOAD_TIMEOUT,
+          maxRedirects: settings.MAX_REDIRECTS,
+          allowPrivate: settings.ALLOW_PRIVATE_SOURCES,
+        },
+        allowLocalSources: allowLocal,
+        log: jobLog,
+        progress,
+        signal: controller.signal,
+      },
+      state,
+    );
+    state.timings.total = (Date.now() - started) / 1000;
+    result = { ok: true, jobName: job.jobName, videoId: job.videoId, step: 'completed', output, timings: state.timings };
+    jobLog.info({ totalBytes: output.totalBytes, seconds: state.timings.total }, 'package published');
+  } catch (thrown) {
+    const err: VcsError = controller.signal.aborted ? asVcsError(controller.signal.reason) : asVcsError(thrown);
+    state.timings.total = (Date.now() - started) / 1000;
+    result = {
+      ok: false,
+      jobName: job.jobName,
+      videoId: job.videoId,
+      step: state.step,
+      error: { step: state.step, code: err.code, message: err.message, permanent: err.permanent },
+      timings: state.timings,
+    };
+    const level = err.code === 'VCS_ERR_INTERNAL' ? 'error' : 'warn';
+    jobLog[level]({ code: err.code, step: state.step, err: level === 'error' ? thrown : undefined }, `transcode failed: ${err.message}`);
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    process.off('disconnect', onDisconnect);
+  }
+  await progress.flush();
+  const text = serializeResult(result);
+  await writeResult(job.resultPath, text, jobLog);
+  stdout(`${text}\n`);
+  if (result.ok) return EXIT.ok;
+  if (result.error.code === 'VCS_ERR_CANCELLED') return EXIT.cancelled;
+  return result.error.permanent ? EXIT.permanent : EXIT.retryable;
+}

@@ -1,0 +1,177 @@
+/**
+ * One transcode, start to finish: download → probe → poster → one-decode ladder → measured master
+ * playlist → self-check → atomic publish. Everything it needs comes in as arguments (STYLE 12);
+ * the work folder is removed whatever happens.
+ */
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { JobSpec, TranscodeOutput } from '../src/contract.ts';
+import { VcsError, vcsError } from '../src/errors.ts';
+import type { Logger } from '../src/log.ts';
+import type { Step } from '../src/jobs/steps.ts';
+import { buildLadderArgs, buildPosterArgs } from './ffmpeg-args.ts';
+import { planEncode, posterSize, type EncodePlan } from './ladder.ts';
+import { interpretProbe, probeArgs, probeFailure, type SourceInfo } from './probe.ts';
+import { progressSeconds, runProcess, stderrSummary } from './process.ts';
+import type { ProgressSink } from './progress.ts';
+import { publishPackage } from './publish.ts';
+import { renderMasterPlaylist } from './playlist.ts';
+import { checkMaster, measureRendition, selfCheck } from './self-check.ts';
+import { checkLocalFile, download, parseSource, preflight, redact, type FetchOptions } from './source.ts';
+
+export interface TranscodeDeps {
+  ffmpeg: string;
+  ffprobe: string;
+  fetch: FetchOptions;
+  allowLocalSources: boolean;
+  log: Logger;
+  progress: ProgressSink;
+  signal: AbortSignal;
+  now?: () => number;
+}
+
+/** Where a run is: the step reached (for failed_at_step) and how long each step took. */
+export class RunState {
+  step: Step = 'queued';
+  readonly timings: Record<string, number> = {};
+  #stepStarted = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  enter(step: Step): void {
+    const t = this.now();
+    if (this.step !== 'queued') this.timings[this.step] = (this.timings[this.step] ?? 0) + (t - this.#stepStarted) / 1000;
+    this.step = step;
+    this.#stepStarted = t;
+  }
+}
+
+/** ffmpeg's seconds-of-output over the source duration, with an ETA from the rate so far. */
+function encodeProgress(sink: ProgressSink, durationSeconds: number, startedAt: number, now: () => number) {
+  return (line: string) => {
+    const seconds = progressSeconds(line);
+    if (seconds === null) return;
+    const fraction = Math.min(1, seconds / durationSeconds);
+    const elapsed = (now() - startedAt) / 1000;
+    const eta = fraction > 0.01 ? Math.round((elapsed / fraction) * (1 - fraction)) : null;
+    sink.update('compressing', fraction, eta);
+  };
+}
+
+export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunState): Promise<TranscodeOutput> {
+  const now = deps.now ?? Date.now;
+  const { log, progress, signal } = deps;
+  const staging = path.join(job.workDir, 'staging');
+  await rm(job.workDir, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    state.enter('downloading');
+    progress.update('downloading', 0);
+    const input = await obtainSource(job, deps, path.join(job.workDir, 'source'));
+
+    state.enter('probing');
+    progress.update('probing', 0);
+    const source = await probe(deps.ffprobe, input, signal);
+    const plan = planEncode(source, job.ladder);
+    log.info({ source, renditions: plan.renditions.map((r) => `${r.name} ${r.width}x${r.height}`) }, 'source probed');
+
+    state.enter('creating_poster');
+    progress.update('creating_poster', 0);
+    const posterBytes = await makePoster(job, deps, input, source, plan, path.join(staging, 'poster.jpg'));
+
+    state.enter('compressing');
+    const encodeStart = now();
+    progress.update('compressing', 0);
+    const encode = await runProcess(deps.ffmpeg, buildLadderArgs({ input, outDir: staging, plan, ladder: job.ladder }), {
+      signal,
+      nice: 10,
+      onLine: encodeProgress(progress, source.durationSeconds, encodeStart, now),
+    });
+    if (encode.code !== 0) throw vcsError('VCS_ERR_FFMPEG_FAILED', `ffmpeg failed (exit ${encode.code ?? encode.signal}): ${stderrSummary(encode.stderr)}`);
+    if (encode.stderr.trim()) log.warn({ ffmpeg: stderrSummary(encode.stderr, 5) }, 'ffmpeg reported problems in the source');
+
+    state.enter('finalizing');
+    progress.update('finalizing', 0);
+    const measured = [];
+    for (const r of plan.renditions) measured.push(await measureRendition(staging, r, plan));
+    await selfCheck({ dir: staging, renditions: measured, sourceSeconds: source.durationSeconds, ffprobe: deps.ffprobe, signal });
+    const renditions = measured.map((m) => m.result);
+    await writeFile(
+      path.join(staging, 'master.m3u8'),
+      renderMasterPlaylist(renditions.map((r) => ({ uri: `${r.name}/playlist.m3u8`, ...r }))),
+    );
+    await checkMaster(staging, measured);
+    const output: TranscodeOutput = {
+      renditions,
+      posterBytes,
+      totalBytes: 0,
+      durationSeconds: source.durationSeconds,
+    };
+    const manifest = { videoId: job.videoId, jobName: job.jobName, createdAt: new Date(now()).toISOString(), source, ladder: job.ladder, ...output };
+    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+    await writeFile(path.join(staging, 'manifest.json'), manifestText);
+    output.totalBytes = await folderBytes(staging);
+    signal.throwIfAborted();
+    await publishPackage(staging, job.outputDir, job.workDir);
+    state.enter('completed');
+    progress.update('completed', 1);
+    return output;
+  } finally {
+    await rm(job.workDir, { recursive: true, force: true });
+  }
+}
+
+async function obtainSource(job: JobSpec, deps: TranscodeDeps, dest: string): Promise<string> {
+  const ref = parseSource(job.sourceUrl, deps.allowLocalSources);
+  if (ref.kind === 'file') {
+    await checkLocalFile(ref.path, deps.fetch.maxBytes);
+    deps.progress.update('downloading', 1);
+    return ref.path;
+  }
+  deps.log.info({ url: redact(ref.url) }, 'downloading source');
+  const announced = await preflight(ref.url, deps.fetch, deps.signal);
+  const bytes = await download(
+    ref.url,
+    dest,
+    deps.fetch,
+    (received, total) => {
+      const size = total ?? announced;
+      deps.progress.update('downloading', size ? received / size : 0);
+    },
+    deps.signal,
+  );
+  deps.log.info({ bytes }, 'download complete');
+  return dest;
+}
+
+async function probe(ffprobe: string, input: string, signal: AbortSignal): Promise<SourceInfo> {
+  const { code, stdout, stderr } = await runProcess(ffprobe, probeArgs(input), { signal, collectStdout: true });
+  if (code !== 0) throw probeFailure(stderr);
+  try {
+    return interpretProbe(JSON.parse(stdout));
+  } catch (err) {
+    if (err instanceof VcsError) throw err;
+    throw vcsError('VCS_ERR_SOURCE_UNREADABLE', 'ffprobe output could not be read', err);
+  }
+}
+
+/** The frame at 10 % of the duration; if the container's duration overstates the video, frame 0. */
+async function makePoster(job: JobSpec, deps: TranscodeDeps, input: string, source: SourceInfo, plan: EncodePlan, output: string): Promise<number> {
+  const size = posterSize(source, job.ladder.poster);
+  for (const atSeconds of [source.durationSeconds * 0.1, 0]) {
+    const args = buildPosterArgs({ input, output, atSeconds, size, quality: job.ladder.poster.quality, plan });
+    const res = await runProcess(deps.ffmpeg, args, { signal: deps.signal, nice: 10 });
+    const bytes = await stat(output).then((s) => s.size, () => 0);
+    if (res.code === 0 && bytes > 0) return bytes;
+    deps.log.warn({ atSeconds, ffmpeg: stderrSummary(res.stderr) }, 'poster frame not found, trying the first frame');
+  }
+  throw vcsError('VCS_ERR_SOURCE_UNREADABLE', 'no frame of the source could be decoded for the poster');
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}

@@ -1,0 +1,202 @@
+/**
+ * The package checks itself before it is published (DESIGN 3.3): every playlist parses and is a
+ * complete VOD playlist, every segment exists, renditions cut their segments at the same instants,
+ * sampled segments start on a keyframe at the same time in every rendition, and the covered
+ * duration matches the source. A package that fails is not published.
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { RenditionResult } from '../src/contract.ts';
+import { vcsError } from '../src/errors.ts';
+import { segmentCodecs } from './codecs.ts';
+import type { EncodePlan, PlannedRendition } from './ladder.ts';
+import { averageBitrate, parseMasterPlaylist, parseMediaPlaylist, peakBitrate, type MediaPlaylistInfo } from './playlist.ts';
+import { runProcess } from './process.ts';
+
+export interface MeasuredRendition {
+  planned: PlannedRendition;
+  playlist: MediaPlaylistInfo;
+  result: RenditionResult;
+}
+
+/** How much of the source a package may miss before the upload counts as truncated. */
+export const coverageTolerance = (sourceSeconds: number): number => Math.max(1, 0.02 * sourceSeconds);
+
+/** The bytes at the start of a segment hold the PAT/PMT and the first PES of each stream. */
+const CODEC_PROBE_BYTES = 512 * 1024;
+
+async function readHead(file: string, bytes: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+const fail = (message: string) => vcsError('VCS_ERR_SELF_CHECK_FAILED', `self-check: ${message}`);
+
+/** Reads one rendition's playlist and segments: sizes, bit rates and codecs from the files. */
+export async function measureRendition(dir: string, planned: PlannedRendition, plan: EncodePlan): Promise<MeasuredRendition> {
+  const folder = path.join(dir, planned.name);
+  let playlist: MediaPlaylistInfo;
+  try {
+    playlist = parseMediaPlaylist(await readFile(path.join(folder, 'playlist.m3u8'), 'utf8'));
+  } catch (err) {
+    throw fail(`${planned.name}/playlist.m3u8 does not parse: ${(err as Error).message}`);
+  }
+  if (playlist.playlistType !== 'VOD' || !playlist.endlist) throw fail(`${planned.name}/playlist.m3u8 is not a complete VOD playlist`);
+  if (playlist.segments.length === 0) throw fail(`${planned.name} has no segments`);
+  const sized = [];
+  for (const [i, seg] of playlist.segments.entries()) {
+    const expected = `segment${String(i).padStart(3, '0')}.ts`;
+    if (seg.uri !== expected) throw fail(`${planned.name} segment ${i} is named ${seg.uri}, expected ${expected}`);
+    if (seg.duration > playlist.targetDuration + 0.5) throw fail(`${planned.name}/${seg.uri} lasts ${seg.duration} s, over the target duration`);
+    let bytes: number;
+    try {
+      bytes = (await stat(path.join(folder, seg.uri))).size;
+    } catch {
+      throw fail(`${planned.name}/${seg.uri} is missing`);
+    }
+    if (bytes === 0) throw fail(`${planned.name}/${seg.uri} is empty`);
+    sized.push({ duration: seg.duration, bytes });
+  }
+  const codecs = segmentCodecs(await readHead(path.join(folder, playlist.segments[0]!.uri), CODEC_PROBE_BYTES));
+  if (!codecs.video) throw fail(`${planned.name} has no H.264 stream`);
+  if (plan.hasAudio && !codecs.audio) throw fail(`${planned.name} has no AAC stream although the source has audio`);
+  if (!plan.hasAudio && codecs.audio) throw fail(`${planned.name} has an audio stream although the source has none`);
+  return {
+    planned,
+    playlist,
+    result: {
+      name: planned.name,
+      width: planned.width,
+      height: planned.height,
+      frameRate: plan.frameRate,
+      bandwidth: peakBitrate(sized, playlist.targetDuration),
+      averageBandwidth: averageBitrate(sized),
+      codecs: [codecs.video, codecs.audio].filter(Boolean).join(','),
+      segments: sized.length,
+      bytes: sized.reduce((sum, s) => sum + s.bytes, 0),
+    },
+  };
+}
+
+/** Segment indexes to open with ffprobe: first, last and up to three evenly spaced between. */
+export function sampleIndexes(count: number, samples = 5): number[] {
+  if (count <= samples) return [...Array(count).keys()];
+  const picks = new Set<number>();
+  for (let k = 0; k < samples; k++) picks.add(Math.round((k * (count - 1)) / (samples - 1)));
+  return [...picks].sort((a, b) => a - b);
+}
+
+interface FirstFrame {
+  keyFrame: boolean;
+  pictType: string;
+  pts: number;
+  width: number;
+  height: number;
+  pixFmt: string;
+}
+
+async function firstVideoFrame(ffprobe: string, file: string, signal: AbortSignal): Promise<FirstFrame> {
+  const { code, stdout, stderr } = await runProcess(
+    ffprobe,
+    [
+      '-v', 'error', '-protocol_whitelist', 'file', '-format_whitelist', 'mpegts',
+      '-select_streams', 'v:0', '-read_intervals', '%+#1',
+      '-show_entries', 'frame=key_frame,pict_type,pts_time:stream=width,height,pix_fmt',
+      '-of', 'json', `file:${file}`,
+    ],
+    { signal, collectStdout: true },
+  );
+  if (code !== 0) throw fail(`ffprobe cannot read ${path.basename(path.dirname(file))}/${path.basename(file)}: ${stderr.trim().slice(0, 200)}`);
+  const json = JSON.parse(stdout) as {
+    frames?: { key_frame?: number; pict_type?: string; pts_time?: string }[];
+    streams?: { width?: number; height?: number; pix_fmt?: string }[];
+  };
+  const frame = json.frames?.[0];
+  const stream = json.streams?.[0];
+  if (!frame || !stream) throw fail(`${path.basename(file)} has no video frame`);
+  return {
+    keyFrame: frame.key_frame === 1,
+    pictType: frame.pict_type ?? '?',
+    pts: Number(frame.pts_time),
+    width: stream.width ?? 0,
+    height: stream.height ?? 0,
+    pixFmt: stream.pix_fmt ?? '?',
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` at once (ffprobe runs are short and I/O bound). */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export interface SelfCheckInput {
+  dir: string;
+  renditions: MeasuredRendition[];
+  sourceSeconds: number;
+  ffprobe: string;
+  signal: AbortSignal;
+}
+
+/** Checks alignment, keyframes, picture format and coverage. Throws on the first problem. */
+export async function selfCheck({ dir, renditions, sourceSeconds, ffprobe, signal }: SelfCheckInput): Promise<void> {
+  const reference = renditions[0]!;
+  const covered = reference.playlist.segments.reduce((sum, s) => sum + s.duration, 0);
+  const shortfall = sourceSeconds - covered;
+  if (shortfall > coverageTolerance(sourceSeconds)) {
+    throw vcsError(
+      'VCS_ERR_SOURCE_TRUNCATED',
+      `source is truncated or corrupt: it claims ${sourceSeconds.toFixed(1)} s but only ${covered.toFixed(1)} s could be decoded`,
+    );
+  }
+  if (covered - sourceSeconds > coverageTolerance(sourceSeconds)) {
+    throw fail(`package lasts ${covered.toFixed(1)} s, longer than the ${sourceSeconds.toFixed(1)} s source`);
+  }
+  for (const r of renditions.slice(1)) {
+    const a = reference.playlist.segments;
+    const b = r.playlist.segments;
+    if (a.length !== b.length || a.some((s, i) => Math.abs(s.duration - b[i]!.duration) > 0.002)) {
+      throw fail(`${r.planned.name} segments are not aligned with ${reference.planned.name}`);
+    }
+  }
+  const indexes = sampleIndexes(reference.playlist.segments.length);
+  const probes = renditions.flatMap((r) => indexes.map((i) => ({ r, i })));
+  const frames = await mapLimit(probes, 4, ({ r, i }) => firstVideoFrame(ffprobe, path.join(dir, r.planned.name, r.playlist.segments[i]!.uri), signal));
+  const startOf = new Map<number, number>();
+  probes.forEach(({ r, i }, k) => {
+    const f = frames[k]!;
+    const where = `${r.planned.name}/${r.playlist.segments[i]!.uri}`;
+    if (!f.keyFrame || f.pictType !== 'I') throw fail(`${where} does not start with a keyframe`);
+    if (f.width !== r.planned.width || f.height !== r.planned.height) throw fail(`${where} is ${f.width}x${f.height}, expected ${r.planned.width}x${r.planned.height}`);
+    if (f.pixFmt !== 'yuv420p') throw fail(`${where} is ${f.pixFmt}, expected 8-bit 4:2:0 (yuv420p)`);
+    const first = startOf.get(i);
+    if (first === undefined) startOf.set(i, f.pts);
+    else if (Math.abs(first - f.pts) > 0.001) throw fail(`${where} starts at ${f.pts} s, other renditions at ${first} s`);
+  });
+}
+
+/** The written master playlist parses and names exactly the renditions on disk. */
+export async function checkMaster(dir: string, renditions: MeasuredRendition[]): Promise<void> {
+  let variants;
+  try {
+    variants = parseMasterPlaylist(await readFile(path.join(dir, 'master.m3u8'), 'utf8'));
+  } catch (err) {
+    throw fail(`master.m3u8 does not parse: ${(err as Error).message}`);
+  }
+  const expected = renditions.map((r) => `${r.planned.name}/playlist.m3u8`);
+  if (variants.map((v) => v.uri).join() !== expected.join()) throw fail(`master.m3u8 lists ${variants.map((v) => v.uri).join(', ')}`);
+}
