@@ -30,6 +30,13 @@ export const ERRORS = {
   VCS_ERR_PUBLISH_FAILED: { status: 500, permanent: false, expose: true },
   VCS_ERR_CANCELLED: { status: 503, permanent: false, expose: true },
   VCS_ERR_BAD_JOB: { status: 500, permanent: true, expose: true },
+  // Store and controller
+  VCS_ERR_NOT_FOUND: { status: 404, permanent: true, expose: true },
+  VCS_ERR_CONFLICT: { status: 409, permanent: true, expose: true },
+  VCS_ERR_ILLEGAL_TRANSITION: { status: 409, permanent: true, expose: true },
+  VCS_ERR_STORE_UNAVAILABLE: { status: 503, permanent: false, expose: true },
+  VCS_ERR_PROCESSING_TIMEOUT: { status: 500, permanent: false, expose: true },
+  VCS_ERR_RUN_FAILED: { status: 500, permanent: false, expose: true },
   // Anything unexpected
   VCS_ERR_INTERNAL: { status: 500, permanent: false, expose: false },
 } as const satisfies Record<string, ErrorKind>;
@@ -56,6 +63,10 @@ export class VcsError extends Error {
 }
 
 export const vcsError = (code: ErrorCode, message: string, cause?: unknown): VcsError => new VcsError(code, message, { cause });
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
 
 /** Any thrown value as a VcsError (unknown errors become VCS_ERR_INTERNAL, message kept for logs). */
 export function asVcsError(err: unknown): VcsError {

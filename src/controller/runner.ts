@@ -1,0 +1,39 @@
+/**
+ * The runner interface (DESIGN 2): where transcoder runs happen. `local-runner` spawns child
+ * processes; `kube-runner` creates batch/v1 Jobs. The controller only sees `RunStatus`es.
+ */
+import type { JobSpec, TranscodeResult } from '../contract.ts';
+
+export type RunPhase = 'running' | 'succeeded' | 'failed' | 'lost';
+
+export interface RunStatus {
+  /** `vcs-<id>-<attempt>`, the same as the video's job_name. */
+  jobName: string;
+  videoId: number;
+  phase: RunPhase;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  finishedAt?: number;
+  /** The transcoder's result JSON, when it wrote one. */
+  result?: TranscodeResult;
+  /** Exit code of a finished local run. */
+  exitCode?: number | null;
+  /** Why a run failed or was lost when there is no result (e.g. "BackoffLimitExceeded"). */
+  reason?: string;
+  /** Whether a failure without a result must not be retried (e.g. Kubernetes PodFailurePolicy on exit 2). */
+  permanent?: boolean;
+}
+
+export interface Runner {
+  /** Starts a run. Idempotent by job name: starting a name that exists adopts it. */
+  start(job: JobSpec): Promise<void>;
+  /** Every run the runner knows: running ones and finished ones not yet forgotten. */
+  list(): Promise<RunStatus[]>;
+  /** Stops a run (SIGTERM / Job deletion). Unknown names are ignored. */
+  stop(jobName: string, reason: string): Promise<void>;
+  /** Drops a finished run once its outcome is recorded in the store. */
+  forget(jobName: string): Promise<void>;
+  /** Called whenever a run changes phase, so the controller can pass at once. */
+  onChange(listener: () => void): void;
+  close(): Promise<void>;
+}

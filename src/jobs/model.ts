@@ -1,0 +1,60 @@
+/**
+ * The video document (DESIGN 3.1). Field names are the document's own (snake_case), the same in
+ * the SQLite table, the Appwrite collection and the API's JSON, so no layer renames anything.
+ */
+import type { Step } from './steps.ts';
+
+export const STATUSES = ['pending', 'processing', 'completed', 'failed', 'deleted'] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const PRIORITIES = ['normal', 'high'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export interface VideoJob {
+  wp_post_id: number;
+  title: string;
+  original_video_url: string;
+  compression_status: Status;
+  compression_step: Step | null;
+  /** 0–100. */
+  compression_progress: number;
+  priority: Priority;
+  error_message: string | null;
+  failed_at_step: Step | null;
+  /** A coded error from src/errors.ts (e.g. VCS_ERR_SOURCE_NOT_FOUND); added by this service. */
+  error_code: string | null;
+  /** Whether the last failure may be retried automatically (exit 2 failures may not). */
+  retryable: boolean | null;
+  retry_count: number;
+  /** ISO 8601 timestamps. `created_at` orders the queue (FIFO). */
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  failed_at: string | null;
+  master_playlist_url: string | null;
+  poster_url: string | null;
+  hls_high_url: string | null;
+  hls_medium_url: string | null;
+  hls_low_url: string | null;
+  /** Bytes of the published package. */
+  total_size: number | null;
+  /** Of the source. */
+  duration_seconds: number | null;
+  /** The current attempt's run (local run or Kubernetes Job) name, `vcs-<id>-<attempt>`. */
+  job_name: string | null;
+}
+
+/** What a publisher (or `vcs enqueue`, or POST /api/jobs) provides; everything else has defaults. */
+export interface NewVideo {
+  wp_post_id: number;
+  title: string;
+  original_video_url: string;
+  priority?: Priority;
+}
+
+/** Fields that only a status transition may change. */
+export type StatusFields = 'compression_status';
+
+/** A change to a video's fields other than its status and identity. */
+export type VideoPatch = Partial<Omit<VideoJob, 'wp_post_id' | 'created_at' | 'updated_at' | StatusFields>>;
