@@ -15,6 +15,11 @@ const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '100.100
 
 export type AddressVerdict = { allowed: true } | { allowed: false; range: string };
 
+/** Decides per address; `null` allows everything (ALLOW_PRIVATE_SOURCES). Tests inject their own. */
+export type AddressPolicy = ((address: string) => AddressVerdict) | null;
+
+export const policyFor = (allowPrivate: boolean): AddressPolicy => (allowPrivate ? null : classifyAddress);
+
 /** Pure: may the service connect to `address` (an IP literal)? */
 export function classifyAddress(address: string): AddressVerdict {
   if (!ipaddr.isValid(address)) return { allowed: false, range: 'invalid' };
@@ -38,14 +43,14 @@ export function forbiddenAddressError(host: string, address: string, range: stri
  * A `lookup` for http.request/net.connect that refuses forbidden addresses (all of them must be
  * allowed, so a round-robin name cannot smuggle one in).
  */
-export function guardedLookup(allowPrivate: boolean): net.LookupFunction {
+export function guardedLookup(policy: AddressPolicy): net.LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
       const list = addresses as dns.LookupAddress[];
-      if (!allowPrivate) {
+      if (policy) {
         for (const a of list) {
-          const verdict = classifyAddress(a.address);
+          const verdict = policy(a.address);
           if (!verdict.allowed) return callback(forbiddenAddressError(hostname, a.address, verdict.range) as unknown as NodeJS.ErrnoException, '', 0);
         }
       }
@@ -58,9 +63,9 @@ export function guardedLookup(allowPrivate: boolean): net.LookupFunction {
 }
 
 /** Checks a URL's host when it is an IP literal (sockets skip `lookup` for those). */
-export function checkLiteralHost(url: URL, allowPrivate: boolean): void {
+export function checkLiteralHost(url: URL, policy: AddressPolicy): void {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (allowPrivate || net.isIP(host) === 0) return;
-  const verdict = classifyAddress(host);
+  if (!policy || net.isIP(host) === 0) return;
+  const verdict = policy(host);
   if (!verdict.allowed) throw forbiddenAddressError(host, host, verdict.range);
 }

@@ -12,7 +12,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { VcsError, vcsError } from '../src/errors.ts';
-import { checkLiteralHost, guardedLookup } from './address-guard.ts';
+import { checkLiteralHost, guardedLookup, policyFor, type AddressPolicy } from './address-guard.ts';
 
 export type SourceRef = { kind: 'url'; url: URL } | { kind: 'file'; path: string };
 
@@ -21,6 +21,8 @@ export interface FetchOptions {
   timeoutMs: number;
   maxRedirects: number;
   allowPrivate: boolean;
+  /** Overrides the address rules derived from `allowPrivate` (tests use it to forbid one loopback address). */
+  addressPolicy?: AddressPolicy;
   /** A stalled connection (no byte for this long) fails even within the overall timeout. */
   idleTimeoutMs?: number;
 }
@@ -81,10 +83,11 @@ export function redact(url: URL): string {
   return `${url.origin}${url.pathname}${url.search ? '?…' : ''}`;
 }
 
-function networkError(err: unknown, url: URL): VcsError {
+/** A socket or DNS error as a coded error; cancellations pass through unchanged. */
+function networkError(err: unknown, url: URL): unknown {
   if (err instanceof VcsError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e.name === 'AbortError' || e.code === 'ABORT_ERR') throw err;
+  if (e.name === 'AbortError' || e.code === 'ABORT_ERR') return err;
   if (e.code === 'ENOTFOUND') return vcsError('VCS_ERR_SOURCE_NOT_FOUND', `source host ${url.hostname} does not exist`, err);
   return vcsError('VCS_ERR_DOWNLOAD_FAILED', `could not fetch ${redact(url)}: ${e.code ?? e.message}`, err);
 }
@@ -92,14 +95,15 @@ function networkError(err: unknown, url: URL): VcsError {
 /** One request, following redirects; every hop's address is checked again. */
 async function request(url: URL, method: 'HEAD' | 'GET', opts: FetchOptions, signal: AbortSignal): Promise<{ res: http.IncomingMessage; url: URL }> {
   let current = url;
+  const policy = opts.addressPolicy !== undefined ? opts.addressPolicy : policyFor(opts.allowPrivate);
   for (let hop = 0; ; hop++) {
-    checkLiteralHost(current, opts.allowPrivate);
+    checkLiteralHost(current, policy);
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const client = current.protocol === 'https:' ? https : http;
       const req = client.request(current, {
         method,
         signal,
-        lookup: guardedLookup(opts.allowPrivate),
+        lookup: guardedLookup(policy),
         headers: { 'user-agent': 'video-compression-service', accept: 'video/*, application/octet-stream;q=0.9, */*;q=0.5' },
         timeout: opts.idleTimeoutMs ?? 60_000,
       });

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything the service and its tests need on a Debian/Ubuntu machine with Node 20:
+# FFmpeg 5 or newer (Debian's package, with libx264) and the npm dependencies.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ffmpeg_major() { ffmpeg -version 2>/dev/null | sed -n 's/^ffmpeg version n\{0,1\}\([0-9]*\).*/\1/p' | head -n1; }
+
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null || [ "$(ffmpeg_major || echo 0)" -lt 5 ]; then
+  echo "install: FFmpeg (Debian package)"
+  apt_install ffmpeg
+fi
+if ! ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx264; then
+  echo "install: FFmpeg has no libx264 encoder" >&2
+  exit 1
+fi
+echo "install: $(ffmpeg -version | head -n1)"
+
+# Native addons (better-sqlite3) build with python3, make and g++ when no prebuilt binary fits.
+for tool in python3 make g++; do
+  command -v "$tool" >/dev/null || { echo "install: $tool (for native npm modules)"; apt_install python3 make g++; break; }
+done
+
+if [ -f package-lock.json ]; then npm ci --no-fund --no-audit; else npm install --no-fund --no-audit; fi

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Runs every test file (uvu) in its own Node process, one after another, and ends with the
+// line "N passed, N failed". A file that crashes counts as failed. Usage: npm test [-- pattern]
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const pattern = process.argv[2] ? new RegExp(process.argv[2]) : null;
+
+function findTests(dir) {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) return name === 'support' ? [] : findTests(full);
+      return name.endsWith('.test.ts') ? [full] : [];
+    });
+}
+
+const files = findTests(path.join(root, 'test')).filter((f) => !pattern || pattern.test(path.relative(root, f)));
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const broken = [];
+const started = Date.now();
+
+for (const file of files) {
+  const rel = path.relative(root, file);
+  const t0 = Date.now();
+  const output = await new Promise((resolve) => {
+    let text = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    child.stdout.on('data', (d) => { text += d; process.stdout.write(d); });
+    child.stderr.on('data', (d) => { text += d; process.stderr.write(d); });
+    child.on('close', (code) => resolve({ text: strip(text), code }));
+  });
+  const num = (label) => Number((new RegExp(`${label}:\\s+(\\d+)`).exec(output.text) ?? [])[1] ?? NaN);
+  const total = num('Total');
+  const ok = num('Passed');
+  const skip = num('Skipped') || 0;
+  if (Number.isNaN(total) || Number.isNaN(ok)) {
+    failed += 1;
+    broken.push(`${rel} (no summary, exit ${output.code})`);
+  } else {
+    passed += ok;
+    skipped += skip;
+    const bad = total - ok - skip;
+    failed += bad;
+    if (bad > 0 || output.code !== 0) broken.push(`${rel} (${bad} failed, exit ${output.code})`);
+    if (bad === 0 && output.code !== 0) failed += 1;
+  }
+  console.log(`--- ${rel}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+console.log(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+if (broken.length) console.log(`Failing:\n  ${broken.join('\n  ')}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;

@@ -1,0 +1,40 @@
+/** Runs the real `vcs` command as a child process, as a user or a runner would. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const VCS_BIN = path.join(ROOT, 'bin/vcs.js');
+
+export interface VcsRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runVcs(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; onSpawn?: (pid: number) => void } = {}): Promise<VcsRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VCS_BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    if (child.pid && opts.onSpawn) opts.onSpawn(child.pid);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The result JSON a transcode prints on stdout. */
+export function resultOf(run: VcsRun): any {
+  const line = run.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new Error(`no result JSON (exit ${run.code}); stderr:\n${run.stderr.slice(-2000)}`);
+  }
+}

@@ -1,0 +1,82 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Ladder } from '../../src/contract.ts';
+import { planEncode, posterSize } from '../../transcoder/ladder.ts';
+import type { SourceInfo } from '../../transcoder/probe.ts';
+
+const ladder: Ladder = {
+  renditions: [
+    { name: 'high', height: 1080, crf: 23, maxBitrate: 5_000_000 },
+    { name: 'medium', height: 480, crf: 28, maxBitrate: 2_500_000 },
+    { name: 'low', height: 360, crf: 32, maxBitrate: 1_000_000 },
+  ],
+  segmentSeconds: 10,
+  keyframeSeconds: 2,
+  preset: 'fast',
+  maxFrameRate: 60,
+  audioBitrate: 128_000,
+  poster: { maxWidth: 1280, maxHeight: 720, quality: 85 },
+};
+
+const source = (width: number, height: number, extra: Partial<SourceInfo> = {}): SourceInfo => ({
+  durationSeconds: 10, width, height, rotation: 0, frameRate: 30, videoCodec: 'h264', pixelFormat: 'yuv420p',
+  hdr: false, audio: { codec: 'aac', channels: 2 }, container: 'mov', ...extra,
+});
+
+const sizes = (s: SourceInfo) => planEncode(s, ladder).renditions.map((r) => `${r.name} ${r.width}x${r.height}`);
+
+const table: [string, SourceInfo, string[]][] = [
+  ['1080p landscape', source(1920, 1080), ['high 1920x1080', 'medium 854x480', 'low 640x360']],
+  ['4K is capped at 1080p', source(3840, 2160), ['high 1920x1080', 'medium 854x480', 'low 640x360']],
+  ['720p: high capped to the source', source(1280, 720), ['high 1280x720', 'medium 854x480', 'low 640x360']],
+  ['exactly 480p: medium would repeat high', source(854, 480), ['high 854x480', 'low 640x360']],
+  ['400p: between the rungs', source(712, 400), ['high 712x400', 'low 640x360']],
+  ['360p: one rendition', source(640, 360), ['high 640x360']],
+  ['below every rung', source(320, 240), ['high 320x240']],
+  ['portrait 1080x1920', source(1080, 1920), ['high 1080x1920', 'medium 480x854', 'low 360x640']],
+  ['rotated phone clip (probe already swapped)', source(1080, 1920, { rotation: 90 }), ['high 1080x1920', 'medium 480x854', 'low 360x640']],
+  ['odd screen recording 1163x767', source(1163, 767), ['high 1162x766', 'medium 728x480', 'low 546x360']],
+  ['odd tiny 101x57', source(101, 57), ['high 100x56']],
+  ['square', source(1080, 1080), ['high 1080x1080', 'medium 480x480', 'low 360x360']],
+  ['ultra-wide 2560x1080', source(2560, 1080), ['high 2560x1080', 'medium 1138x480', 'low 854x360']],
+];
+
+for (const [name, src, expected] of table) {
+  test(`ladder: ${name}`, () => assert.equal(sizes(src), expected));
+}
+
+test('every dimension is even and nothing is upscaled', () => {
+  for (const [, src] of table) {
+    for (const r of planEncode(src, ladder).renditions) {
+      assert.is(r.width % 2, 0);
+      assert.is(r.height % 2, 0);
+      assert.ok(Math.min(r.width, r.height) <= Math.min(src.width, src.height));
+    }
+  }
+});
+
+test('rate settings come from the ladder; VBV buffer is two seconds of the cap', () => {
+  const [high] = planEncode(source(1920, 1080), ladder).renditions;
+  assert.equal({ crf: high!.crf, max: high!.maxBitrate, buf: high!.bufferBits }, { crf: 23, max: 5_000_000, buf: 10_000_000 });
+});
+
+test('frame rate: kept up to the cap, capped above it', () => {
+  assert.equal([planEncode(source(640, 360, { frameRate: 29.97 }), ladder).frameRateCap, planEncode(source(640, 360, { frameRate: 29.97 }), ladder).frameRate], [null, 29.97]);
+  assert.is(planEncode(source(640, 360, { frameRate: 60 }), ladder).frameRateCap, null);
+  assert.equal([planEncode(source(640, 360, { frameRate: 120 }), ladder).frameRateCap, planEncode(source(640, 360, { frameRate: 120 }), ladder).frameRate], [60, 60]);
+});
+
+test('audio and HDR flags follow the source', () => {
+  assert.is(planEncode(source(640, 360, { audio: null }), ladder).hasAudio, false);
+  assert.is(planEncode(source(640, 360, { hdr: true }), ladder).toneMap, true);
+});
+
+test('poster: fitted into 1280x720, aspect kept, never upscaled', () => {
+  const fit = (w: number, h: number) => posterSize({ width: w, height: h }, { maxWidth: 1280, maxHeight: 720 });
+  assert.equal(fit(1920, 1080), { width: 1280, height: 720 });
+  assert.equal(fit(1080, 1920), { width: 406, height: 720 });
+  assert.equal(fit(640, 360), { width: 640, height: 360 });
+  assert.equal(fit(2560, 1080), { width: 1280, height: 540 });
+});
+
+test.run();

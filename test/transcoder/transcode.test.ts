@@ -1,0 +1,186 @@
+/**
+ * End to end: `vcs transcode` as a child process on clips the test generates, with real FFmpeg.
+ * Every package is read back and checked against the HLS rules (test/support/package-asserts.ts).
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { makeClip } from '../support/media.ts';
+import { assertPackage, exists, keyframeTimes } from '../support/package-asserts.ts';
+import { resultOf, runVcs } from '../support/vcs.ts';
+
+const test = suite('vcs transcode');
+let tmp = '';
+
+test.before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'vcs-transcode-'));
+});
+test.after(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** veryfast keeps the High profile and halves the test's encode time; one case runs the default preset. */
+const FAST = { VIDEO_PRESET: 'veryfast' };
+
+async function transcode(name: string, source: string, env: Record<string, string> = FAST) {
+  const output = path.join(tmp, 'hls', name);
+  const run = await runVcs(['transcode', '--source', source, '--output', output, '--id', '7'], { STORAGE_PATH: path.join(tmp, 'storage'), ...env });
+  return { run, output, result: resultOf(run) };
+}
+
+async function noLeftovers(): Promise<void> {
+  const hls = await readdir(path.join(tmp, 'hls')).catch(() => [] as string[]);
+  assert.equal(hls.filter((n) => n.startsWith('.')), [], 'no work or staging folders left beside the output');
+}
+
+test('1080p landscape with 5.1 audio: three renditions, default preset, keyframes every 2 s in step', async () => {
+  const src = await makeClip(path.join(tmp, 'land.mp4'), { width: 1920, height: 1080, seconds: 12, audio: 6 });
+  const { run, output, result } = await transcode('land', src, {});
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  assert.ok(result.ok);
+  const pkg = await assertPackage(output, {
+    renditions: [
+      { name: 'high', width: 1920, height: 1080 },
+      { name: 'medium', width: 854, height: 480 },
+      { name: 'low', width: 640, height: 360 },
+    ],
+    audio: true,
+    frameRate: 30,
+    sourceSeconds: 12,
+    poster: { width: 1280, height: 720 },
+  });
+  assert.is(pkg.renditions[0]!.codecs, 'avc1.640028,mp4a.40.2');
+  const segs = pkg.renditions[0]!.segments.map((s) => s.uri);
+  const times = await Promise.all(['high', 'medium', 'low'].map((r) => keyframeTimes(output, r, segs)));
+  for (const t of [0, 2, 4, 6, 8, 10]) assert.ok(times[0]!.includes(t), `keyframe at ${t} s (got ${times[0]})`);
+  assert.equal(times[1], times[0], 'medium keyframes at the same times as high');
+  assert.equal(times[2], times[0], 'low keyframes at the same times as high');
+  assert.equal(result.output.renditions.map((r: { name: string }) => r.name), ['high', 'medium', 'low']);
+  await noLeftovers();
+});
+
+test('a source smaller than 480p is never upscaled: one rendition at its own size', async () => {
+  const src = await makeClip(path.join(tmp, 'small.mp4'), { width: 400, height: 240, seconds: 3, audio: 2 });
+  const { run, output } = await transcode('small', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  await assertPackage(output, { renditions: [{ name: 'high', width: 400, height: 240 }], audio: true, frameRate: 30, sourceSeconds: 3, poster: { width: 400, height: 240 } });
+});
+
+test('portrait keeps its orientation; odd sizes become even', async () => {
+  const src = await makeClip(path.join(tmp, 'portrait.mp4'), { width: 721, height: 1281, seconds: 3, audio: 2 });
+  const { run, output } = await transcode('portrait', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  await assertPackage(output, {
+    renditions: [
+      { name: 'high', width: 720, height: 1280 },
+      { name: 'medium', width: 480, height: 852 },
+      { name: 'low', width: 360, height: 640 },
+    ],
+    audio: true,
+    frameRate: 30,
+    sourceSeconds: 3,
+    poster: { width: 406, height: 720 },
+  });
+});
+
+test('a rotated phone clip (display matrix 90°) comes out upright and portrait', async () => {
+  const src = await makeClip(path.join(tmp, 'rotated.mp4'), { width: 854, height: 480, seconds: 3, audio: 2, rotate: 90 });
+  const { run, output } = await transcode('rotated', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  await assertPackage(output, {
+    renditions: [
+      { name: 'high', width: 480, height: 854 },
+      { name: 'low', width: 360, height: 640 },
+    ],
+    audio: true,
+    frameRate: 30,
+    sourceSeconds: 3,
+    poster: { width: 404, height: 720 },
+  });
+});
+
+test('no audio: video-only renditions with video-only CODECS', async () => {
+  const src = await makeClip(path.join(tmp, 'silent.mkv'), { width: 640, height: 360, seconds: 3, audio: false, container: 'mkv' });
+  const { run, output } = await transcode('silent', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  const pkg = await assertPackage(output, { renditions: [{ name: 'high', width: 640, height: 360 }], audio: false, frameRate: 30, sourceSeconds: 3, poster: { width: 640, height: 360 } });
+  assert.match(pkg.renditions[0]!.codecs ?? '', /^avc1\.64[0-9a-f]{4}$/);
+});
+
+test('a 3-second clip: one short segment, BANDWIDTH still the measured peak', async () => {
+  const src = await makeClip(path.join(tmp, 'short.mp4'), { width: 1280, height: 720, seconds: 3, audio: 2 });
+  const { run, output } = await transcode('short', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  const pkg = await assertPackage(output, {
+    renditions: [
+      { name: 'high', width: 1280, height: 720 },
+      { name: 'medium', width: 854, height: 480 },
+      { name: 'low', width: 640, height: 360 },
+    ],
+    audio: true,
+    frameRate: 30,
+    sourceSeconds: 3,
+    poster: { width: 1280, height: 720 },
+  });
+  assert.is(pkg.renditions[0]!.segments.length, 1);
+  assert.is(pkg.renditions[0]!.targetDuration, 3);
+});
+
+test('60 fps is kept, keyframes stay 2 s apart (120 frames)', async () => {
+  const src = await makeClip(path.join(tmp, 'sixty.mp4'), { width: 640, height: 360, seconds: 5, fps: 60, audio: 2 });
+  const { run, output } = await transcode('sixty', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  const pkg = await assertPackage(output, { renditions: [{ name: 'high', width: 640, height: 360 }], audio: true, frameRate: 60, sourceSeconds: 5, poster: { width: 640, height: 360 } });
+  const times = await keyframeTimes(output, 'high', pkg.renditions[0]!.segments.map((s) => s.uri));
+  for (const t of [0, 2, 4]) assert.ok(times.includes(t), `keyframe at ${t} s (got ${times})`);
+});
+
+test('a 10-bit HDR (PQ) source is tone-mapped to 8-bit 4:2:0 High profile', async () => {
+  const src = await makeClip(path.join(tmp, 'hdr.mp4'), { width: 640, height: 360, seconds: 2, audio: false, hdr: true });
+  const { run, output } = await transcode('hdr', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  await assertPackage(output, { renditions: [{ name: 'high', width: 640, height: 360 }], audio: false, frameRate: 30, sourceSeconds: 2, poster: { width: 640, height: 360 } });
+});
+
+test('re-compression replaces the old package only once the new one is whole', async () => {
+  const a = await makeClip(path.join(tmp, 'v1.mp4'), { width: 640, height: 360, seconds: 2, audio: 2 });
+  const b = await makeClip(path.join(tmp, 'v2.mp4'), { width: 320, height: 180, seconds: 2, audio: 2 });
+  const first = await transcode('again', a);
+  assert.is(first.run.code, 0);
+  const second = await transcode('again', b);
+  assert.is(second.run.code, 0, second.run.stderr.slice(-2000));
+  await assertPackage(second.output, { renditions: [{ name: 'high', width: 320, height: 180 }], audio: true, frameRate: 30, sourceSeconds: 2, poster: { width: 320, height: 180 } });
+  // A failed re-compression leaves the published package as it was.
+  const broken = path.join(tmp, 'broken.mp4');
+  await (await import('node:fs/promises')).writeFile(broken, 'not a video');
+  const third = await transcode('again', broken);
+  assert.is(third.run.code, 2);
+  await assertPackage(second.output, { renditions: [{ name: 'high', width: 320, height: 180 }], audio: true, frameRate: 30, sourceSeconds: 2, poster: { width: 320, height: 180 } });
+  await noLeftovers();
+});
+
+test('SIGTERM stops FFmpeg promptly, publishes nothing and cleans up', async () => {
+  const src = await makeClip(path.join(tmp, 'long.mp4'), { width: 1920, height: 1080, seconds: 30, audio: 2 });
+  const output = path.join(tmp, 'hls', 'term');
+  let pid = 0;
+  const pending = runVcs(['transcode', '--source', src, '--output', output], { STORAGE_PATH: path.join(tmp, 'storage'), ...FAST }, { onSpawn: (p) => (pid = p) });
+  // Wait until the encode has started.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const hidden = (await readdir(path.join(tmp, 'hls'))).filter((n) => n.startsWith('.vcs-work-term'));
+    if (hidden.length && (await exists(path.join(tmp, 'hls', hidden[0]!, 'staging', 'poster.jpg')))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sent = Date.now();
+  process.kill(pid, 'SIGTERM');
+  const run = await pending;
+  assert.ok(Date.now() - sent < 8000, `stopped in ${Date.now() - sent} ms`);
+  assert.is(run.code, 143);
+  assert.is(resultOf(run).error.code, 'VCS_ERR_CANCELLED');
+  assert.not.ok(await exists(output), 'nothing published');
+  await noLeftovers();
+});
+
+test.run();
