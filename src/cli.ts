@@ -46,6 +46,81 @@ export function buildCli(argv: string[], env: Env): Argv {
         );
       },
     )
+    .command('serve', 'Run the whole service in one process: controller, local runner, HTTP (health, HLS files)', {}, async () => {
+      const settings = settingsOrExit(env);
+      const log = createLogger(settings);
+      const { startService } = await import('./service.ts');
+      let service;
+      try {
+        service = await startService(settings, env, log);
+      } catch (err) {
+        log.fatal({ err: (err as Error).message }, 'service could not start');
+        process.exitCode = 1;
+        return;
+      }
+      const running = service;
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        log.info({ signal }, 'shutting down: no new work; running encodes are stopped and will be run again at the next start');
+        void running.close().then(() => {
+          log.info('stopped');
+          log.flush();
+          process.exit(0);
+        });
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    })
+    .command(
+      'enqueue',
+      'Add a video to the queue (or queue a finished or failed one again)',
+      (y) =>
+        y
+          .option('id', { type: 'number', demandOption: true, describe: 'wp_post_id, a positive integer' })
+          .option('source', { type: 'string', demandOption: true, describe: 'http(s) URL of the upload, or a local file (embedded store)' })
+          .option('title', { type: 'string', describe: 'title (default: the file name)' })
+          .option('priority', { choices: ['normal', 'high'] as const, default: 'normal' as const, describe: 'high skips the queue' })
+          .check((a) => (Number.isSafeInteger(a.id) && a.id > 0 ? true : '--id must be a positive integer')),
+      async (args) => {
+        const settings = settingsOrExit(env);
+        const { openStore, ensureFolders } = await import('./service.ts');
+        const { enqueue, pokeService } = await import('./enqueue.ts');
+        await ensureFolders(settings);
+        const store = await openStore(settings);
+        try {
+          const { video, created, position } = await enqueue(store, settings, { id: args.id, source: args.source, title: args.title, priority: args.priority });
+          const poked = await pokeService(settings.PORT);
+          process.stdout.write(
+            `${JSON.stringify({ success: true, message: created ? 'Job queued for processing' : 'Job queued again', wp_post_id: video.wp_post_id, position_in_queue: position, service_notified: poked })}\n`,
+          );
+        } catch (err) {
+          process.stderr.write(`vcs enqueue: ${(err as Error).message}\n`);
+          process.exitCode = 1;
+        } finally {
+          await store.close();
+        }
+      },
+    )
+    .command(
+      'status',
+      'Show one video (by --id) or the queue counts',
+      (y) => y.option('id', { type: 'number', describe: 'wp_post_id' }),
+      async (args) => {
+        const settings = settingsOrExit(env);
+        const { openStore, ensureFolders } = await import('./service.ts');
+        await ensureFolders(settings);
+        const store = await openStore(settings);
+        try {
+          const out = args.id ? await store.get(args.id) : await store.countByStatus();
+          if (!out) process.exitCode = 1;
+          process.stdout.write(`${JSON.stringify(out ?? { error: `no video ${args.id}` }, null, 2)}\n`);
+        } finally {
+          await store.close();
+        }
+      },
+    )
     .command('config', 'Check the configuration and print the effective settings (secrets hidden)', {}, () => {
       const settings = settingsOrExit(env);
       const shown = Object.fromEntries(

@@ -197,8 +197,8 @@ export const SETTINGS = {
   ADMIN_PATH: s({ default: '/admin', parse: urlPath, description: 'URL path of the admin dashboard' }),
 
   // Shapes of the service
-  STORE: s({ default: 'sqlite', parse: oneOf('sqlite', 'appwrite'), description: 'Job store: sqlite (embedded file under STORAGE_PATH) or appwrite' }),
-  RUNNER: s({ default: 'local', parse: oneOf('local', 'kubernetes'), description: 'Where encodes run: local child processes or Kubernetes Jobs' }),
+  STORE: s({ default: 'sqlite', parse: oneOf('sqlite'), description: 'Job store: sqlite (the embedded file STORAGE_PATH/vcs.sqlite; the Appwrite store is not built yet)' }),
+  RUNNER: s({ default: 'local', parse: oneOf('local'), description: 'Where encodes run: local child processes (the Kubernetes runner is not built yet)' }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -246,11 +246,6 @@ function crossChecks(c: Settings): string[] {
     problems.push(
       `HIGH_RESOLUTION > MEDIUM_RESOLUTION > LOW_RESOLUTION is expected, got ${c.HIGH_RESOLUTION}, ${c.MEDIUM_RESOLUTION}, ${c.LOW_RESOLUTION}`,
     );
-  }
-  if (c.STORE === 'appwrite') {
-    for (const name of ['APPWRITE_ENDPOINT', 'APPWRITE_PROJECT_ID', 'APPWRITE_API_KEY'] as const) {
-      if (!c[name]) problems.push(`${name} is required when STORE=appwrite`);
-    }
   }
   return problems;
 }

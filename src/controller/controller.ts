@@ -1,0 +1,136 @@
+/**
+ * The controller loop: observe (store, then runner) → reconcile (pure) → apply. A pass runs every
+ * WORKER_INTERVAL, at once when a run changes phase or a job is enqueued in this process (`poke`),
+ * and never twice at the same time (pokes during a pass collapse into one more pass).
+ */
+import type { Logger } from '../log.ts';
+import type { JobStore } from '../jobs/store.ts';
+import type { ReconcileSettings } from './actions.ts';
+import { applyAction, type ApplyContext } from './apply.ts';
+import { reconcile } from './reconcile.ts';
+import type { Runner } from './runner.ts';
+
+export type WorkerState = 'idle' | 'checking' | 'processing' | 'paused' | 'stopped';
+
+export interface WorkerStatus {
+  status: WorkerState;
+  lastRun: string | null;
+  jobsProcessed: number;
+  jobsFailed: number;
+  lastError: string | null;
+}
+
+export interface ControllerOptions {
+  store: JobStore;
+  runner: Runner;
+  log: Logger;
+  now: () => number;
+  intervalMs: number;
+  settings: ReconcileSettings;
+  apply: Omit<ApplyContext, 'store' | 'runner' | 'now'>;
+}
+
+export interface Controller {
+  start(): void;
+  /** Asks for a pass as soon as possible. */
+  poke(): void;
+  /** Resolves after the pass in progress, if any. */
+  idle(): Promise<void>;
+  /** Stops taking work: no more passes. Running runs are left to the caller (runner.close()). */
+  stop(): Promise<void>;
+  status(): WorkerStatus;
+}
+
+export function createController(opts: ControllerOptions): Controller {
+  const { store, runner, log, now } = opts;
+  const state: WorkerStatus = { status: 'idle', lastRun: null, jobsProcessed: 0, jobsFailed: 0, lastError: null };
+  let inPass: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const ctx: ApplyContext = {
+    ...opts.apply,
+    store,
+    runner,
+    now,
+    onCompleted: (video, seconds) => {
+      state.jobsProcessed += 1;
+      log.info({ videoId: video.wp_post_id, seconds, totalSize: video.total_size }, 'video completed');
+      opts.apply.onCompleted?.(video, seconds);
+    },
+    onFailed: (video, code) => {
+      state.jobsFailed += 1;
+      log.warn({ videoId: video.wp_post_id, code, step: video.failed_at_step, retryable: video.retryable }, `video failed: ${video.error_message}`);
+      opts.apply.onFailed?.(video, code);
+    },
+  };
+
+  async function pass(): Promise<void> {
+    state.status = 'checking';
+    const t = now();
+    const paused = await store.isPaused();
+    const processing = await store.listProcessing();
+    const pending = paused ? [] : await store.listPending(opts.settings.maxConcurrentJobs);
+    const failed = await store.listRetryable(new Date(t - opts.settings.retryFailedAfterMs).toISOString(), opts.settings.maxRetries, 100);
+    // Runs are read after the store: a run started between the two reads is seen, not orphaned.
+    const runs = await runner.list();
+    const actions = reconcile({ now: t, paused, pending, processing, failed, runs }, opts.settings);
+    for (const action of actions) {
+      if (stopped && (action.kind === 'start' || action.kind === 'restart')) continue;
+      try {
+        await applyAction(action, ctx);
+      } catch (err) {
+        state.lastError = (err as Error).message;
+        log.error({ err, action: action.kind }, 'controller action failed; the next pass will look again');
+      }
+    }
+    state.lastRun = new Date(now()).toISOString();
+    const inFlight = (await runner.list()).filter((r) => r.phase === 'running').length;
+    state.status = stopped ? 'stopped' : paused && inFlight === 0 ? 'paused' : inFlight > 0 ? 'processing' : 'idle';
+    if (actions.length) log.debug({ actions: actions.map((a) => a.kind) }, 'pass applied');
+  }
+
+  async function loop(): Promise<void> {
+    do {
+      again = false;
+      try {
+        await pass();
+      } catch (err) {
+        state.lastError = (err as Error).message;
+        state.status = stopped ? 'stopped' : 'idle';
+        log.error({ err }, 'controller pass failed; will try again');
+      }
+    } while (again && !stopped);
+  }
+
+  function poke(): void {
+    if (stopped) return;
+    if (inPass) {
+      again = true;
+      return;
+    }
+    inPass = loop().finally(() => {
+      inPass = null;
+    });
+  }
+
+  return {
+    start() {
+      runner.onChange(poke);
+      timer = setInterval(poke, opts.intervalMs);
+      poke();
+    },
+    poke,
+    idle: async () => {
+      while (inPass) await inPass;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      while (inPass) await inPass;
+      state.status = 'stopped';
+    },
+    status: () => ({ ...state }),
+  };
+}

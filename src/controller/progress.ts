@@ -1,0 +1,68 @@
+/**
+ * Progress reports from transcoder runs (POST /internal/progress). Each run gets a token, an
+ * HMAC of its job name under a secret of this process, so a report can only move its own video.
+ * Store writes are throttled to one per `intervalMs` per job, plus every step change; the last
+ * ETA is kept in memory for the API's estimated_completion.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ProgressReport } from '../contract.ts';
+import type { JobStore } from '../jobs/store.ts';
+import { isStep } from '../jobs/steps.ts';
+import type { Logger } from '../log.ts';
+
+export interface ProgressTokens {
+  issue(jobName: string): string;
+  verify(jobName: string, token: string): boolean;
+}
+
+export function createProgressTokens(secret: Buffer = randomBytes(32)): ProgressTokens {
+  const issue = (jobName: string) => createHmac('sha256', secret).update(jobName).digest('base64url');
+  return {
+    issue,
+    verify(jobName, token) {
+      const expected = Buffer.from(issue(jobName));
+      const given = Buffer.from(token);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+  };
+}
+
+export type ProgressOutcome = 'recorded' | 'throttled' | 'ignored' | 'unauthorized' | 'invalid';
+
+export interface ProgressReceiver {
+  receive(body: unknown, token: string | undefined): Promise<ProgressOutcome>;
+  /** Last reported ETA (seconds) and when it was reported, per video. */
+  eta(videoId: number): { etaSeconds: number; at: number } | undefined;
+}
+
+export function parseReport(body: unknown): ProgressReport | null {
+  const b = body as Partial<ProgressReport> | null;
+  if (!b || typeof b !== 'object') return null;
+  if (typeof b.jobName !== 'string' || !Number.isSafeInteger(b.videoId) || !isStep(b.step)) return null;
+  if (typeof b.progress !== 'number' || b.progress < 0 || b.progress > 100) return null;
+  const eta = typeof b.etaSeconds === 'number' && b.etaSeconds >= 0 ? b.etaSeconds : null;
+  return { jobName: b.jobName, videoId: b.videoId!, step: b.step, progress: Math.floor(b.progress), etaSeconds: eta };
+}
+
+export function createProgressReceiver(opts: { store: JobStore; tokens: ProgressTokens; log: Logger; now: () => number; intervalMs?: number }): ProgressReceiver {
+  const interval = opts.intervalMs ?? 2000;
+  const last = new Map<string, { step: string; at: number }>();
+  const etas = new Map<number, { etaSeconds: number; at: number }>();
+  return {
+    async receive(body, token) {
+      const report = parseReport(body);
+      if (!report) return 'invalid';
+      if (!token || !opts.tokens.verify(report.jobName, token)) return 'unauthorized';
+      const t = opts.now();
+      if (report.etaSeconds !== null) etas.set(report.videoId, { etaSeconds: report.etaSeconds, at: t });
+      const prev = last.get(report.jobName);
+      if (prev && prev.step === report.step && t - prev.at < interval) return 'throttled';
+      const video = await opts.store.get(report.videoId);
+      if (!video || video.compression_status !== 'processing' || video.job_name !== report.jobName) return 'ignored';
+      last.set(report.jobName, { step: report.step, at: t });
+      await opts.store.update(report.videoId, { compression_step: report.step, compression_progress: report.progress });
+      return 'recorded';
+    },
+    eta: (videoId) => etas.get(videoId),
+  };
+}

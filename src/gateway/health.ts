@@ -1,0 +1,111 @@
+/**
+ * Health: the original plan's shape (status, uptime, version, worker, storage, store) plus FFmpeg.
+ * Slow facts (disk usage, FFmpeg's version) are cached so probes stay cheap.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { WorkerStatus } from '../controller/controller.ts';
+import type { JobStore } from '../jobs/store.ts';
+
+const run = promisify(execFile);
+
+export interface HealthReport {
+  status: 'healthy' | 'unhealthy';
+  reasons: string[];
+  uptime: number;
+  version: string;
+  worker: Pick<WorkerStatus, 'status' | 'lastRun' | 'jobsProcessed'> | null;
+  storage: { available: string; used: string; availableBytes: number; usedBytes: number };
+  store: { kind: string; connected: boolean; lastPing: string | null };
+  ffmpeg: { available: boolean; version: string | null };
+}
+
+export interface HealthReporter {
+  report(): Promise<HealthReport>;
+  ready(): Promise<{ ready: boolean; reasons: string[] }>;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isFile()) total += await stat(path.join(e.parentPath, e.name)).then((s) => s.size, () => 0);
+  return total;
+}
+
+function cached<T>(ttlMs: number, fn: () => Promise<T>): () => Promise<T> {
+  let value: { at: number; v: Promise<T> } | undefined;
+  return () => {
+    if (!value || Date.now() - value.at > ttlMs) value = { at: Date.now(), v: fn() };
+    return value.v;
+  };
+}
+
+export interface HealthDeps {
+  store: JobStore;
+  storeKind: string;
+  hlsPath: string;
+  ffmpegPath: string;
+  version: string;
+  worker?: () => WorkerStatus;
+  startedAt: number;
+}
+
+export function createHealth(deps: HealthDeps): HealthReporter {
+  let lastPing: string | null = null;
+  const usage = cached(30_000, () => folderBytes(deps.hlsPath));
+  const ffmpeg = cached(300_000, async () => {
+    try {
+      const { stdout } = await run(deps.ffmpegPath, ['-hide_banner', '-version'], { timeout: 5000 });
+      return { available: true, version: /ffmpeg version (\S+)/.exec(stdout)?.[1] ?? 'unknown' };
+    } catch {
+      return { available: false, version: null };
+    }
+  });
+  const ping = async () => {
+    try {
+      await deps.store.ping();
+      lastPing = new Date().toISOString();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    async report() {
+      const [connected, used, ff, fs] = await Promise.all([ping(), usage(), ffmpeg(), statfs(deps.hlsPath).catch(() => null)]);
+      const available = fs ? fs.bavail * fs.bsize : 0;
+      const reasons: string[] = [];
+      if (!connected) reasons.push('store unreachable');
+      if (!ff.available) reasons.push('ffmpeg not available');
+      if (!fs) reasons.push('HLS_PATH not readable');
+      const worker = deps.worker?.();
+      return {
+        status: reasons.length ? 'unhealthy' : 'healthy',
+        reasons,
+        uptime: Math.round((Date.now() - deps.startedAt) / 1000),
+        version: deps.version,
+        worker: worker ? { status: worker.status, lastRun: worker.lastRun, jobsProcessed: worker.jobsProcessed } : null,
+        storage: { available: formatBytes(available), used: formatBytes(used), availableBytes: available, usedBytes: used },
+        store: { kind: deps.storeKind, connected, lastPing },
+        ffmpeg: ff,
+      };
+    },
+    async ready() {
+      const connected = await ping();
+      return { ready: connected, reasons: connected ? [] : ['store unreachable'] };
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The legal moves of `compression_status` (DESIGN 3.1), in one table every store checks against.
+ * Pure: no store, clock or I/O here.
+ */
+import { vcsError } from '../errors.ts';
+import type { Status } from './model.ts';
+
+/**
+ * For each status, the statuses it may move to. Staying put (X → X) is not a move, so no status
+ * lists itself.
+ */
+export const NEXT_STATUSES: Record<Status, readonly Status[]> = {
+  pending: ['processing', 'deleted'],
+  processing: ['completed', 'failed', 'deleted'],
+  // Re-compression requested through the API.
+  completed: ['pending', 'deleted'],
+  // Retry, automatic or through the API.
+  failed: ['pending', 'deleted'],
+  // Re-queue of a deleted video through the API.
+  deleted: ['pending'],
+};
+
+export function canTransition(from: Status, to: Status): boolean {
+  return NEXT_STATUSES[from].includes(to);
+}
+
+/** Throws VCS_ERR_ILLEGAL_TRANSITION unless `from` → `to` is a legal move. */
+export function assertTransition(from: Status, to: Status): void {
+  if (!canTransition(from, to)) throw vcsError('VCS_ERR_ILLEGAL_TRANSITION', `cannot move video from ${from} to ${to}`);
+}
