@@ -37,6 +37,7 @@ export function buildCli(argv: string[], env: Env): Argv {
         const { runTranscoder } = await import('../transcoder/main.ts');
         // Logs on stderr, the result JSON alone on stdout, so scripts can pipe it.
         const log = createLogger(settings, { name: 'transcoder', destination: 2 });
+        process.stdout.on('error', () => undefined); // a closed reader must not stop the cleanup
         process.exitCode = await runTranscoder(
           { source: args.source, output: args.output, id: args.id, workDir: args.workDir, result: args.result },
           settings,

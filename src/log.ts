@@ -23,7 +23,7 @@ export function createLogger(
   settings: Pick<Settings, 'LOG_LEVEL' | 'ENABLE_LOGGING'>,
   options: { name?: string; destination?: DestinationStream | number } = {},
 ): Logger {
-  const destination = typeof options.destination === 'number' ? pino.destination({ fd: options.destination, sync: true }) : options.destination;
+  const destination = typeof options.destination === 'number' ? quiet(pino.destination({ fd: options.destination, sync: true })) : options.destination;
   return pino(
     {
       name: options.name ?? 'vcs',
@@ -32,6 +32,15 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       base: { pid: process.pid },
     },
-    destination ?? pino.destination({ fd: 1, sync: false }),
+    destination ?? quiet(pino.destination({ fd: 1, sync: false })),
   );
+}
+
+/**
+ * When the reader of our output is gone (a transcoder whose service was killed), writes fail with
+ * EPIPE; the logs are lost but the process must go on to stop FFmpeg and clean up.
+ */
+function quiet<T extends { on(event: 'error', fn: (err: Error) => void): unknown }>(stream: T): T {
+  stream.on('error', () => undefined);
+  return stream;
 }

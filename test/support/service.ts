@@ -1,0 +1,61 @@
+/** `vcs serve` as a child process on a free port, with helpers to drive and watch it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
+import type { JobStore } from '../../src/jobs/store.ts';
+import { VCS_BIN, ROOT, runVcs } from './vcs.ts';
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
+  const port = Number(env.PORT);
+  const child = spawn(process.execPath, [VCS_BIN, 'serve'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d) => (text += d));
+  child.stderr!.on('data', (d) => (text += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) || (child.exitCode !== null ? Promise.reject(new Error(`serve exited: ${text}`)) : false), 20_000);
+  return { child, port, url, output: () => text, exited };
+}
+
+export async function waitFor<T>(check: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs: number, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A second connection to the service's SQLite file (WAL allows it), for asserts. */
+export async function openStoreFile(file: string): Promise<JobStore> {
+  const store = createSqliteStore({ file, now: Date.now });
+  await store.init();
+  return store;
+}
+
+export async function enqueueVia(env: Record<string, string>, id: number, source: string, extra: string[] = []) {
+  const run = await runVcs(['enqueue', '--id', String(id), '--source', source, ...extra], env);
+  if (run.code !== 0) throw new Error(`enqueue failed: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
