@@ -120,6 +120,13 @@ function prepareStatements(db: Database.Database) {
     count: db.prepare(`SELECT COUNT(*) AS total FROM jobs WHERE ${LIST_FILTER}`),
     sortedLists,
     countByStatus: db.prepare('SELECT compression_status AS status, COUNT(*) AS count FROM jobs GROUP BY compression_status'),
+    summary: db.prepare(
+      `SELECT
+         (SELECT AVG((julianday(completed_at) - julianday(started_at)) * 86400) FROM jobs
+           WHERE compression_status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL) AS average,
+         (SELECT COUNT(*) FROM jobs WHERE created_at >= ?) AS created,
+         (SELECT COALESCE(SUM(total_size), 0) FROM jobs WHERE compression_status = 'completed') AS size`,
+    ),
     paused: db.prepare(`SELECT value FROM control WHERE key = 'paused'`),
     setPaused: db.prepare(`INSERT INTO control (key, value) VALUES ('paused', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
   };
@@ -239,6 +246,12 @@ export function createSqliteStore({ file, now }: { file: string; now: () => numb
         const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
         for (const { status, count } of sql.countByStatus.all() as { status: Status; count: number }[]) counts[status] = count;
         return counts;
+      }),
+
+    summary: (since) =>
+      use((sql) => {
+        const row = sql.summary.get(since) as { average: number | null; created: number; size: number };
+        return { averageCompressionSeconds: row.average === null ? null : Math.round(row.average * 1000) / 1000, createdSince: row.created, totalSize: row.size };
       }),
 
     transition: (wpPostId, to, patch = {}, expect) =>

@@ -18,6 +18,14 @@ export interface ListQuery {
   order: 'asc' | 'desc';
 }
 
+export interface StoreSummary {
+  /** Mean seconds from started_at to completed_at over completed videos; null when there are none. */
+  averageCompressionSeconds: number | null;
+  createdSince: number;
+  /** Sum of total_size over completed videos. */
+  totalSize: number;
+}
+
 export interface JobStore {
   /** Opens the store (migrations, connectivity). */
   init(): Promise<void>;
@@ -40,6 +48,8 @@ export interface JobStore {
 
   list(query: ListQuery): Promise<{ total: number; jobs: VideoJob[] }>;
   countByStatus(): Promise<Record<Status, number>>;
+  /** Figures for the stats: mean started→completed time of completed videos, videos created at or after `since`, bytes published. */
+  summary(since: string): Promise<StoreSummary>;
 
   /**
    * Moves a video to `to`, applying `patch` in the same write. The move is checked by

@@ -10,7 +10,8 @@ import type { Status } from './model.ts';
  * lists itself.
  */
 export const NEXT_STATUSES: Record<Status, readonly Status[]> = {
-  pending: ['processing', 'deleted'],
+  // `failed`: cancelled by a user (the dashboard's "clear queue"); it can be queued again.
+  pending: ['processing', 'failed', 'deleted'],
   processing: ['completed', 'failed', 'deleted'],
   // Re-compression requested through the API.
   completed: ['pending', 'deleted'],

@@ -15,6 +15,7 @@ const LEGAL = new Set([
   'completed→pending',
   'deleted→pending',
   'pending→deleted',
+  'pending→failed',
   'processing→deleted',
   'completed→deleted',
   'failed→deleted',

@@ -232,6 +232,20 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
     assert.equal(await store.countByStatus(), { pending: 3, processing: 1, completed: 0, failed: 1, deleted: 0 });
   });
 
+  test('summary: mean compression time of completed videos, videos created since, bytes published', async ({ store, clock }) => {
+    assert.equal(await store.summary(iso(0)), { averageCompressionSeconds: null, createdSince: 0, totalSize: 0 });
+    const t0 = clock.now;
+    for (const id of [1, 2, 3]) await store.create(video(id));
+    for (const [id, seconds, size] of [[1, 60, 1000], [2, 120, 3000]] as const) {
+      await store.transition(id, 'processing', { started_at: iso(t0) });
+      await store.transition(id, 'completed', { completed_at: iso(t0 + seconds * 1000), total_size: size });
+    }
+    clock.advance(10_000);
+    await store.create(video(4));
+    assert.equal(await store.summary(iso(t0 + 5000)), { averageCompressionSeconds: 90, createdSince: 1, totalSize: 4000 });
+    assert.is((await store.summary(iso(t0))).createdSince, 4);
+  });
+
   test('transition applies a legal move with its patch and stamps updated_at', async ({ store, clock }) => {
     const created = await store.create(video(1));
     clock.advance(5000);
