@@ -74,6 +74,29 @@ export function buildCli(argv: string[], env: Env): Argv {
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
     })
+    .command('gateway', 'Run the HTTP side alone: API, health, metrics, HLS files (the controller runs elsewhere)', {}, async () => {
+      const settings = settingsOrExit(env);
+      const log = createLogger(settings);
+      const { startGateway } = await import('./service.ts');
+      const gateway = await startGateway(settings, log).catch((err: Error) => {
+        log.fatal({ err: err.message }, 'gateway could not start');
+        process.exitCode = 1;
+        return null;
+      });
+      if (!gateway) return;
+      const shutdown = () => void gateway.close().then(() => process.exit(0));
+      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', shutdown);
+    })
+    .command('apikey', 'API keys', (y) =>
+      y
+        .command('generate', 'Print a new 64-character API key and its SHA-256 hash (for API_KEY_HASHES)', {}, async () => {
+          const { generateApiKey } = await import('./gateway/auth.ts');
+          const { key, hash } = generateApiKey();
+          process.stdout.write(`API key (give it to the client, store it nowhere else):\n  ${key}\nSHA-256 hash (add to API_KEY_HASHES):\n  ${hash}\n`);
+        })
+        .demandCommand(1, 'Name a subcommand: generate'),
+    )
     .command(
       'enqueue',
       'Add a video to the queue (or queue a finished or failed one again)',

@@ -88,6 +88,26 @@ export function parseBitrate(raw: string): number {
 
 const bitrate: Parser<number> = (raw) => parseBitrate(raw);
 
+/** Comma-separated list; empty → []. */
+const list =
+  (item: (v: string) => string): Parser<string[]> =>
+  (raw) =>
+    raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean)
+      .map(item);
+
+const sha256Hex = (v: string): string => {
+  if (!/^[0-9a-f]{64}$/i.test(v)) throw new Invalid('comma-separated SHA-256 hashes (64 hex characters each; see vcs apikey generate)');
+  return v.toLowerCase();
+};
+
+const hostName = (v: string): string => {
+  if (!/^[a-z0-9.-]+(:\d+)?$/i.test(v)) throw new Invalid('comma-separated host names such as example.com,www.example.com');
+  return v.toLowerCase();
+};
+
 const urlPath: Parser<string> = (raw) => {
   const v = raw.trim();
   if (!/^\/[A-Za-z0-9/_-]*$/.test(v)) throw new Invalid('a URL path starting with /');
@@ -184,6 +204,12 @@ export const SETTINGS = {
 
   // API security
   API_KEY: s({ default: undefined, parse: optionalText, description: 'API key for write calls; hashed at start and never logged' }),
+  API_KEY_HASHES: s({ default: '', parse: list(sha256Hex), description: 'More accepted keys, as SHA-256 hex hashes, comma-separated (for rotation; vcs apikey generate prints one)' }),
+  REQUIRE_AUTH_FOR_READS: s({ default: 'false', parse: boolean, description: 'Also require the API key for GET /api/post/:id and GET /api/stats' }),
+  TRUST_PROXY: s({ default: 'false', parse: boolean, description: 'Take the client address from X-Forwarded-For (behind an ingress or reverse proxy)' }),
+  HLS_RATE_LIMIT: s({ default: '100', parse: integer(0, 1_000_000), description: 'HLS file requests per minute per client address; 0 turns the limit off (e.g. behind a CDN)' }),
+  DASHBOARD_RATE_LIMIT: s({ default: '1000', parse: integer(0, 1_000_000), description: 'Dashboard requests per hour per client address; 0 turns the limit off' }),
+  ALLOWED_REFERERS: s({ default: '', parse: list(hostName), description: 'Hotlink protection: hosts allowed in the Referer of HLS requests, comma-separated; empty allows all' }),
   RATE_LIMIT_WINDOW: s({ default: '900000', parse: integer(1000, 86_400_000), description: 'API rate limit window in milliseconds' }),
   RATE_LIMIT_MAX_REQUESTS: s({ default: '100', parse: integer(1, 1_000_000), description: 'API requests per window per client' }),
 

@@ -30,6 +30,13 @@ export const ERRORS = {
   VCS_ERR_PUBLISH_FAILED: { status: 500, permanent: false, expose: true },
   VCS_ERR_CANCELLED: { status: 503, permanent: false, expose: true },
   VCS_ERR_BAD_JOB: { status: 500, permanent: true, expose: true },
+  // API
+  VCS_ERR_BAD_REQUEST: { status: 400, permanent: true, expose: true },
+  VCS_ERR_UNAUTHORIZED: { status: 401, permanent: true, expose: true },
+  VCS_ERR_FORBIDDEN: { status: 403, permanent: true, expose: true },
+  VCS_ERR_METHOD_NOT_ALLOWED: { status: 405, permanent: true, expose: true },
+  VCS_ERR_RATE_LIMITED: { status: 429, permanent: false, expose: true },
+  VCS_ERR_CANCELLED_BY_USER: { status: 409, permanent: true, expose: true },
   // Store and controller
   VCS_ERR_NOT_FOUND: { status: 404, permanent: true, expose: true },
   VCS_ERR_CONFLICT: { status: 409, permanent: true, expose: true },

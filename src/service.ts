@@ -17,8 +17,14 @@ import { localJobSpec } from './controller/apply.ts';
 import { createController, type Controller } from './controller/controller.ts';
 import { createLocalRunner } from './controller/local-runner.ts';
 import { createProgressReceiver, createProgressTokens } from './controller/progress.ts';
-import { createApp, PROGRESS_ROUTE } from './gateway/app.ts';
-import { createHealth } from './gateway/health.ts';
+import type Koa from 'koa';
+import type { ProgressReceiver } from './controller/progress.ts';
+import type { ApiDeps } from './gateway/api.ts';
+import { createApp, PROGRESS_ROUTE, type AppDeps } from './gateway/app.ts';
+import { apiKeyAuth, createKeyring } from './gateway/auth.ts';
+import { createHealth, type HealthReporter } from './gateway/health.ts';
+import { hlsFiles } from './gateway/hls-files.ts';
+import { sweepTemp } from './maintenance/files.ts';
 import { createSqliteStore } from './jobs/sqlite-store.ts';
 import type { JobStore } from './jobs/store.ts';
 import type { Logger } from './log.ts';
@@ -48,6 +54,58 @@ export async function ensureFolders(settings: Settings): Promise<void> {
       throw new Error(`cannot create ${dir} (${(err as NodeJS.ErrnoException).code}); set STORAGE_PATH to a writable folder`);
     }
   }
+}
+
+/** The original plan's temp cleanup runs every hour. */
+const CLEANUP_EVERY_MS = 3_600_000;
+
+export async function listen(app: Koa, port: number): Promise<http.Server> {
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`PORT ${port} is already in use`) : err));
+    server.listen(port, resolve);
+  });
+  return server;
+}
+
+/** The gateway's dependencies from the settings; `extras` are what only a controller process has. */
+export function gatewayDeps(
+  settings: Settings,
+  store: JobStore,
+  log: Logger,
+  health: HealthReporter,
+  extras: Pick<ApiDeps, 'eta' | 'poke' | 'waitForRunToStop' | 'activeRuns'> & { progress?: ProgressReceiver } = {},
+): AppDeps {
+  const httpLog = log.child({ part: 'http' });
+  const keyring = createKeyring(settings.API_KEY, settings.API_KEY_HASHES);
+  if (keyring.size === 0) httpLog.warn('no API key configured (API_KEY or API_KEY_HASHES): calls that need one are refused');
+  return {
+    log: httpLog,
+    trustProxy: settings.TRUST_PROXY,
+    health,
+    hls: hlsFiles(settings.HLS_PATH),
+    limits: {
+      hlsPerMinute: settings.HLS_RATE_LIMIT,
+      apiMax: settings.RATE_LIMIT_MAX_REQUESTS,
+      apiWindowMs: settings.RATE_LIMIT_WINDOW,
+      dashboardPerHour: settings.DASHBOARD_RATE_LIMIT,
+      adminPath: settings.ADMIN_PATH,
+    },
+    progress: extras.progress,
+    api: {
+      store,
+      log: httpLog,
+      now: Date.now,
+      hlsPath: settings.HLS_PATH,
+      tempPath: settings.TEMP_PATH,
+      cleanupTempAfterMs: settings.CLEANUP_TEMP_AFTER,
+      allowLocalSources: settings.ALLOW_LOCAL_SOURCES,
+      requireKey: apiKeyAuth(keyring, httpLog, true),
+      readKey: apiKeyAuth(keyring, httpLog, settings.REQUIRE_AUTH_FOR_READS),
+      storageUsed: async () => (await health.storage()).usedBytes,
+      ...extras,
+    },
+  };
 }
 
 export interface RunningService {
@@ -108,13 +166,29 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     worker: controller.status,
     startedAt: now(),
   });
-  const app = createApp({ log: log.child({ part: 'http' }), hlsPath: settings.HLS_PATH, health, progress, poke: controller.poke });
-  const server = http.createServer(app.callback());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`PORT ${settings.PORT} is already in use`) : err));
-    server.listen(settings.PORT, resolve);
-  });
+  const app = createApp(
+    gatewayDeps(settings, store, log, health, {
+      progress,
+      eta: progress.eta,
+      poke: controller.poke,
+      waitForRunToStop: async (videoId) => {
+        // The deleting pass stops the run; wait (bounded) until its process has exited.
+        const deadline = now() + 15_000;
+        while (now() < deadline && (await runner.list()).some((r) => r.videoId === videoId && r.phase === 'running')) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+      activeRuns: async () => new Set((await runner.list()).filter((r) => r.phase === 'running').map((r) => r.jobName)),
+    }),
+  );
+  const server = await listen(app, settings.PORT);
   controller.start();
+  const sweep = settings.AUTO_CLEANUP_ENABLED ? setInterval(() => void sweepNow(), CLEANUP_EVERY_MS) : undefined;
+  async function sweepNow() {
+    const active = new Set((await runner.list()).filter((r) => r.phase === 'running').map((r) => r.jobName));
+    const { removed, bytesFreed } = await sweepTemp({ tempPath: settings.TEMP_PATH, hlsPath: settings.HLS_PATH, olderThanMs: settings.CLEANUP_TEMP_AFTER, now: now(), active });
+    if (removed.length) log.info({ removed: removed.length, bytesFreed }, 'stale temp files removed');
+  }
   log.info({ port: settings.PORT, publicUrl: settings.PUBLIC_URL, store: storeFile(settings), hls: settings.HLS_PATH }, 'service started');
 
   return {
@@ -122,10 +196,35 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     controller,
     store,
     async close() {
+      clearInterval(sweep);
       await controller.stop();
       server.close();
       server.closeAllConnections();
       await runner.close();
+      await store.close();
+    },
+  };
+}
+
+/** `vcs gateway`: the HTTP side alone (cluster shape); the controller runs elsewhere. */
+export async function startGateway(settings: Settings, log: Logger): Promise<{ server: http.Server; close(): Promise<void> }> {
+  await ensureFolders(settings);
+  const store = await openStore(settings);
+  const health = createHealth({
+    store,
+    storeKind: settings.STORE,
+    hlsPath: settings.HLS_PATH,
+    ffmpegPath: settings.FFMPEG_PATH,
+    version: await packageVersion(),
+    startedAt: Date.now(),
+  });
+  const server = await listen(createApp(gatewayDeps(settings, store, log, health)), settings.PORT);
+  log.info({ port: settings.PORT, hls: settings.HLS_PATH }, 'gateway started');
+  return {
+    server,
+    async close() {
+      server.close();
+      server.closeAllConnections();
       await store.close();
     },
   };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { WorkerStatus } from '../controller/controller.ts';
 import type { JobStore } from '../jobs/store.ts';
+import { formatBytes } from './format.ts';
 
 const run = promisify(execFile);
 
@@ -25,17 +26,9 @@ export interface HealthReport {
 export interface HealthReporter {
   report(): Promise<HealthReport>;
   ready(): Promise<{ ready: boolean; reasons: string[] }>;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+  /** Bytes under HLS_PATH and free on its filesystem (cached 30 s). */
+  storage(): Promise<{ usedBytes: number; availableBytes: number }>;
+  ffmpeg(): Promise<{ available: boolean; version: string | null }>;
 }
 
 async function folderBytes(dir: string): Promise<number> {
@@ -103,6 +96,11 @@ export function createHealth(deps: HealthDeps): HealthReporter {
         ffmpeg: ff,
       };
     },
+    async storage() {
+      const [used, fs] = await Promise.all([usage(), statfs(deps.hlsPath).catch(() => null)]);
+      return { usedBytes: used, availableBytes: fs ? fs.bavail * fs.bsize : 0 };
+    },
+    ffmpeg,
     async ready() {
       const connected = await ping();
       return { ready: connected, reasons: connected ? [] : ['store unreachable'] };

@@ -1,0 +1,194 @@
+/**
+ * The REST API under /api (original plan, "REST API ENDPOINTS", and the dashboard's system
+ * controls). Every write goes through the store, so it works when the controller is another
+ * process; in `vcs serve` the controller is also poked so it acts at once.
+ */
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { vcsError } from '../errors.ts';
+import type { SortField } from '../jobs/store.ts';
+import { PRIORITIES, STATUSES, type VideoJob } from '../jobs/model.ts';
+import type { JobStore } from '../jobs/store.ts';
+import type { Logger } from '../log.ts';
+import { removePackage, sweepTemp } from '../maintenance/files.ts';
+import { formatBytes, formatDuration, formatPercent } from './format.ts';
+import { jobRow, postStatus } from './presenters.ts';
+import { bodyObject, booleanParam, intInRange, oneOf, positiveInt, sourceUrl, text } from './validate.ts';
+
+export interface ApiDeps {
+  store: JobStore;
+  log: Logger;
+  now: () => number;
+  hlsPath: string;
+  tempPath: string;
+  cleanupTempAfterMs: number;
+  allowLocalSources: boolean;
+  /** Checks the API key on every call. */
+  requireKey: Middleware;
+  /** Reads: public, or keyed when REQUIRE_AUTH_FOR_READS is set. */
+  readKey: Middleware;
+  storageUsed: () => Promise<number>;
+  /** In-process only: the transcoder's last ETA for a video. */
+  eta?: (videoId: number) => { etaSeconds: number; at: number } | undefined;
+  /** In-process only: a controller pass now. */
+  poke?: () => void;
+  /** In-process only: resolves once the video's run has stopped (after a delete). */
+  waitForRunToStop?: (videoId: number) => Promise<void>;
+  /** Work folders of runs in flight, spared by the cleanup. */
+  activeRuns?: () => Promise<Set<string>>;
+}
+
+const SORTS: Record<string, SortField> = { created_at: 'created_at', wp_post_id: 'wp_post_id', title: 'title', status: 'compression_status', updated_at: 'updated_at' };
+
+export function apiRouter(deps: ApiDeps): Router {
+  const { store, now } = deps;
+  const router = new Router({ prefix: '/api' });
+  const iso = () => new Date(now()).toISOString();
+
+  async function find(rawId: unknown): Promise<VideoJob> {
+    const id = positiveInt(rawId, 'wp_post_id');
+    const video = await store.get(id);
+    if (!video) throw vcsError('VCS_ERR_NOT_FOUND', `no video with wp_post_id ${id}`);
+    return video;
+  }
+
+  router.get('/post/:wp_post_id', deps.readKey, async (ctx) => {
+    const video = await find(ctx.params.wp_post_id);
+    const position = video.compression_status === 'pending' ? await store.queuePosition(video.wp_post_id) : null;
+    ctx.body = postStatus(video, now(), { position, eta: deps.eta?.(video.wp_post_id) });
+  });
+
+  router.post('/compress/:wp_post_id', deps.requireKey, async (ctx) => {
+    const video = await find(ctx.params.wp_post_id);
+    const body = bodyObject(ctx.request.body, ['priority']);
+    const priority = oneOf(body.priority, 'priority', PRIORITIES, 'normal');
+    let message: string;
+    if (video.compression_status === 'processing') {
+      throw vcsError('VCS_ERR_CONFLICT', `video ${video.wp_post_id} is being compressed now; delete it first to start over`);
+    } else if (video.compression_status === 'pending') {
+      if (priority !== video.priority) await store.update(video.wp_post_id, { priority });
+      message = 'Job already queued';
+    } else {
+      // A manual retry or re-compression: a fresh start, the automatic retry budget restored.
+      await store.transition(video.wp_post_id, 'pending', { priority, retry_count: 0, compression_step: 'queued', compression_progress: 0 }, [video.compression_status]);
+      message = 'Job queued for processing';
+    }
+    deps.poke?.();
+    ctx.status = 202;
+    ctx.body = { success: true, message, wp_post_id: video.wp_post_id, position_in_queue: await store.queuePosition(video.wp_post_id) };
+  });
+
+  router.get('/jobs', deps.requireKey, async (ctx) => {
+    const q = ctx.query;
+    const limit = intInRange(q.limit, 'limit', 1, 100, 20);
+    const offset = intInRange(q.offset, 'offset', 0, 1_000_000_000, 0);
+    const sortName = oneOf(q.sort, 'sort', Object.keys(SORTS), 'created_at');
+    const order = oneOf(q.order, 'order', ['asc', 'desc'] as const, 'desc');
+    const status = oneOf(q.status, 'status', STATUSES);
+    const search = text(q.search, 'search', { max: 200 });
+    const { total, jobs } = await store.list({ status, search, limit, offset, sort: SORTS[sortName]!, order });
+    ctx.body = { total, page: Math.floor(offset / limit) + 1, limit, offset, jobs: jobs.map(jobRow) };
+  });
+
+  router.post('/jobs', deps.requireKey, async (ctx) => {
+    const body = bodyObject(ctx.request.body, ['wp_post_id', 'title', 'original_video_url', 'priority']);
+    const id = positiveInt(body.wp_post_id, 'wp_post_id');
+    const video = await store.create({
+      wp_post_id: id,
+      title: text(body.title, 'title', { required: true, max: 500 })!,
+      original_video_url: sourceUrl(body.original_video_url, 'original_video_url', deps.allowLocalSources),
+      priority: oneOf(body.priority, 'priority', PRIORITIES, 'normal'),
+    });
+    deps.poke?.();
+    ctx.status = 201;
+    ctx.body = { success: true, message: 'Job queued for processing', wp_post_id: video.wp_post_id, position_in_queue: await store.queuePosition(id) };
+  });
+
+  router.delete('/post/:wp_post_id', deps.requireKey, async (ctx) => {
+    const video = await find(ctx.params.wp_post_id);
+    const deleteFiles = booleanParam(ctx.query.delete_files, 'delete_files', true);
+    if (video.compression_status !== 'deleted') {
+      const cleared = { master_playlist_url: null, poster_url: null, hls_high_url: null, hls_medium_url: null, hls_low_url: null };
+      await store.transition(video.wp_post_id, 'deleted', deleteFiles ? cleared : {});
+    }
+    if (video.compression_status === 'processing') {
+      // The controller sees the run is no longer wanted and stops it; wait so it cannot publish after the files are gone.
+      deps.poke?.();
+      await deps.waitForRunToStop?.(video.wp_post_id);
+    }
+    const freed = deleteFiles ? await removePackage(deps.hlsPath, video.wp_post_id) : 0;
+    deps.log.info({ videoId: video.wp_post_id, key: ctx.state.keyFingerprint, deleteFiles, freed }, 'video deleted');
+    ctx.body = { success: true, deleted_files: deleteFiles, space_freed: formatBytes(freed), space_freed_bytes: freed };
+  });
+
+  router.get('/stats', deps.readKey, async (ctx) => {
+    const counts = await store.countByStatus();
+    const today = new Date(now());
+    today.setUTCHours(0, 0, 0, 0);
+    const summary = await store.summary(today.toISOString());
+    const used = await deps.storageUsed();
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    ctx.body = {
+      total_videos: total,
+      ...counts,
+      total_storage_used: formatBytes(used),
+      total_storage_used_bytes: used,
+      average_compression_time: formatDuration(summary.averageCompressionSeconds),
+      average_compression_seconds: summary.averageCompressionSeconds,
+      videos_today: summary.createdSince,
+      success_rate: formatPercent(counts.completed, counts.completed + counts.failed),
+    };
+  });
+
+  router.get('/worker', deps.readKey, async (ctx) => {
+    ctx.body = { paused: await store.isPaused(), ...(await store.countByStatus()) };
+  });
+
+  for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
+    router.post(`/worker/${action}`, deps.requireKey, async (ctx) => {
+      await store.setPaused(paused);
+      deps.log.info({ key: ctx.state.keyFingerprint }, `worker ${action}d`);
+      deps.poke?.();
+      ctx.body = { success: true, paused };
+    });
+  }
+
+  router.post('/queue/clear', deps.requireKey, async (ctx) => {
+    let cancelled = 0;
+    for (;;) {
+      const batch = await store.listPending(100);
+      if (batch.length === 0) break;
+      for (const v of batch) {
+        try {
+          await store.transition(v.wp_post_id, 'failed', {
+            error_message: 'Cancelled: the queue was cleared',
+            error_code: 'VCS_ERR_CANCELLED_BY_USER',
+            failed_at_step: 'queued',
+            retryable: false,
+            failed_at: iso(),
+          }, ['pending']);
+          cancelled += 1;
+        } catch (err) {
+          // Started by the controller in the meantime: it is no longer queued, leave it be.
+          if ((err as { code?: string }).code !== 'VCS_ERR_CONFLICT') throw err;
+        }
+      }
+    }
+    deps.log.info({ key: ctx.state.keyFingerprint, cancelled }, 'queue cleared');
+    ctx.body = { success: true, cancelled };
+  });
+
+  router.post('/cleanup', deps.requireKey, async (ctx) => {
+    const { removed, bytesFreed } = await sweepTemp({
+      tempPath: deps.tempPath,
+      hlsPath: deps.hlsPath,
+      olderThanMs: deps.cleanupTempAfterMs,
+      now: now(),
+      active: await deps.activeRuns?.(),
+    });
+    deps.log.info({ key: ctx.state.keyFingerprint, removed: removed.length, bytesFreed }, 'temp cleanup');
+    ctx.body = { success: true, removed: removed.length, space_freed: formatBytes(bytesFreed), space_freed_bytes: bytesFreed };
+  });
+
+  return router;
+}

@@ -1,0 +1,62 @@
+/**
+ * One error middleware (STYLE 11) and the access log. Errors become
+ * `{ "error": { "code", "message" } }` with the status the API documents; messages of unexpected
+ * errors and stack traces never reach clients, and 5xx are logged with the stack. Every request
+ * gets one access log line (method, path without query, status, time, client, key fingerprint).
+ */
+import type { Middleware } from 'koa';
+import { VcsError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'VCS_ERR_BAD_REQUEST',
+  401: 'VCS_ERR_UNAUTHORIZED',
+  403: 'VCS_ERR_FORBIDDEN',
+  404: 'VCS_ERR_NOT_FOUND',
+  405: 'VCS_ERR_METHOD_NOT_ALLOWED',
+  409: 'VCS_ERR_CONFLICT',
+  413: 'VCS_ERR_BAD_REQUEST',
+  415: 'VCS_ERR_BAD_REQUEST',
+  429: 'VCS_ERR_RATE_LIMITED',
+};
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  headers?: Record<string, string>;
+  message: string;
+}
+
+export function errorHandler(log: Logger): Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.body = { error: { code: 'VCS_ERR_NOT_FOUND', message: `no route ${ctx.method} ${ctx.path}` } };
+      } else if (ctx.status === 405 && (ctx.body === undefined || typeof ctx.body === 'string')) {
+        ctx.body = { error: { code: 'VCS_ERR_METHOD_NOT_ALLOWED', message: `${ctx.method} is not allowed on ${ctx.path}` } };
+      }
+    } catch (thrown) {
+      const err = thrown as HttpishError;
+      const vcs = thrown instanceof VcsError ? thrown : null;
+      const status = vcs?.status ?? err.status ?? err.statusCode ?? 500;
+      const safeStatus = status >= 400 && status < 600 ? status : 500;
+      const expose = vcs ? vcs.expose : safeStatus < 500 && err.expose !== false;
+      ctx.status = safeStatus;
+      if (err.headers) ctx.set(err.headers);
+      ctx.body = {
+        error: {
+          code: vcs?.code ?? CODE_BY_STATUS[safeStatus] ?? 'VCS_ERR_INTERNAL',
+          message: expose ? err.message : 'internal error',
+        },
+      };
+      if (safeStatus >= 500) log.error({ err: thrown, method: ctx.method, path: ctx.path }, 'request failed');
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip, key: ctx.state.keyFingerprint }, 'request');
+    }
+  };
+}

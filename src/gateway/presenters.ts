@@ -1,0 +1,77 @@
+/**
+ * The API's JSON shapes (original plan, "REST API ENDPOINTS"), built from a video document. Pure.
+ */
+import type { VideoJob } from '../jobs/model.ts';
+
+/** Below this much progress an estimate would be noise. */
+const MIN_PROGRESS_FOR_ESTIMATE = 3;
+/** A transcoder's own ETA is trusted while it is this fresh. */
+const ETA_FRESH_MS = 30_000;
+
+/**
+ * When a processing video should be done: the transcoder's latest ETA when one is fresh, else
+ * extrapolated from the progress observed since started_at. null when it cannot be told.
+ */
+export function estimateCompletion(video: VideoJob, now: number, eta?: { etaSeconds: number; at: number }): string | null {
+  if (video.compression_status !== 'processing') return video.compression_status === 'completed' ? video.completed_at : null;
+  if (eta && now - eta.at < ETA_FRESH_MS) return new Date(eta.at + eta.etaSeconds * 1000).toISOString();
+  const started = Date.parse(video.started_at ?? '');
+  const progress = video.compression_progress;
+  if (!Number.isFinite(started) || progress < MIN_PROGRESS_FOR_ESTIMATE || progress >= 100) return null;
+  const elapsed = Math.max(0, now - started);
+  return new Date(started + (elapsed * 100) / progress).toISOString();
+}
+
+export function urlsOf(video: VideoJob) {
+  if (video.compression_status !== 'completed' || !video.master_playlist_url) return null;
+  return {
+    master_playlist_url: video.master_playlist_url,
+    poster_url: video.poster_url,
+    hls_high_url: video.hls_high_url,
+    hls_medium_url: video.hls_medium_url,
+    hls_low_url: video.hls_low_url,
+  };
+}
+
+/** GET /api/post/:wp_post_id */
+export function postStatus(video: VideoJob, now: number, extra: { position: number | null; eta?: { etaSeconds: number; at: number } }) {
+  return {
+    wp_post_id: video.wp_post_id,
+    title: video.title,
+    status: video.compression_status,
+    step: video.compression_step,
+    progress: video.compression_progress,
+    priority: video.priority,
+    created_at: video.created_at,
+    started_at: video.started_at,
+    completed_at: video.completed_at,
+    estimated_completion: estimateCompletion(video, now, extra.eta),
+    position_in_queue: extra.position,
+    urls: urlsOf(video),
+    total_size: video.total_size,
+    duration_seconds: video.duration_seconds,
+    error_message: video.error_message,
+    failed_at_step: video.failed_at_step,
+    failed_at: video.failed_at,
+    retry_count: video.retry_count,
+  };
+}
+
+/** One row of GET /api/jobs */
+export function jobRow(video: VideoJob) {
+  return {
+    wp_post_id: video.wp_post_id,
+    title: video.title,
+    status: video.compression_status,
+    step: video.compression_step,
+    progress: video.compression_progress,
+    priority: video.priority,
+    created_at: video.created_at,
+    started_at: video.started_at,
+    completed_at: video.completed_at,
+    master_playlist_url: video.master_playlist_url,
+    poster_url: video.poster_url,
+    error_message: video.error_message,
+    retry_count: video.retry_count,
+  };
+}

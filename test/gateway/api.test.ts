@@ -1,0 +1,248 @@
+/**
+ * The REST API: every endpoint and status path, auth (missing, wrong, rotated key), validation,
+ * worker controls through the store, and the error format.
+ */
+import { mkdir, writeFile, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sha256Hex } from '../../src/gateway/auth.ts';
+import { API_KEY, startGateway, type GatewayUnderTest } from '../support/gateway.ts';
+
+const test = suite('REST API');
+let gw: GatewayUnderTest;
+const K = { key: API_KEY };
+
+test.before.each(async () => {
+  gw = await startGateway();
+});
+test.after.each(async () => {
+  await gw.close();
+});
+
+async function add(id: number, extra: Record<string, unknown> = {}) {
+  return gw.request('POST', '/api/jobs', { ...K, body: { wp_post_id: id, title: `Video ${id}`, original_video_url: `https://wp.example/${id}.mp4`, ...extra } });
+}
+
+async function complete(id: number) {
+  await gw.store.transition(id, 'processing', { started_at: new Date(Date.now() - 90_000).toISOString(), job_name: `vcs-${id}-1` });
+  return gw.store.transition(id, 'completed', {
+    completed_at: new Date().toISOString(),
+    master_playlist_url: `https://cdn.example/storage/hls/${id}/master.m3u8`,
+    poster_url: `https://cdn.example/storage/hls/${id}/poster.jpg`,
+    hls_high_url: `https://cdn.example/storage/hls/${id}/high/playlist.m3u8`,
+    total_size: 1234,
+    duration_seconds: 12.5,
+    compression_step: 'completed',
+    compression_progress: 100,
+  });
+}
+
+test('POST /api/jobs adds a video (201, position), refuses duplicates (409) and bad fields (400 naming the field)', async () => {
+  const created = await add(1);
+  assert.is(created.status, 201);
+  assert.equal(created.json, { success: true, message: 'Job queued for processing', wp_post_id: 1, position_in_queue: 1 });
+  assert.is((await add(1)).status, 409);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ wp_post_id: 'x' }, /wp_post_id must be a positive integer/],
+    [{ wp_post_id: 0 }, /wp_post_id must be a positive integer/],
+    [{ title: '' }, /title is required/],
+    [{ original_video_url: 'ftp://x/a.mp4' }, /original_video_url must be an http\(s\) URL/],
+    [{ original_video_url: 'file:///etc/passwd' }, /original_video_url must be an http\(s\) URL/],
+    [{ original_video_url: 'not a url' }, /original_video_url must be an absolute http\(s\) URL/],
+    [{ priority: 'urgent' }, /priority must be one of normal, high/],
+    [{ colour: 'red' }, /unknown field colour/],
+  ];
+  for (const [extra, message] of cases) {
+    const res = await add(2, extra);
+    assert.is(res.status, 400, JSON.stringify(extra));
+    assert.is(res.json.error.code, 'VCS_ERR_BAD_REQUEST');
+    assert.match(res.json.error.message, message);
+  }
+  const malformed = await gw.request('POST', '/api/jobs', { ...K, rawBody: '{"wp_post_id": 3,' });
+  assert.is(malformed.status, 400);
+  assert.is(malformed.json.error.code, 'VCS_ERR_BAD_REQUEST');
+  const notObject = await gw.request('POST', '/api/jobs', { ...K, body: [1, 2] });
+  assert.is(notObject.status, 400);
+});
+
+test('GET /api/post/:id: 400 for bad ids, 404 unknown, the plan shape for pending, processing and completed', async () => {
+  for (const bad of ['abc', '0', '-1', '1.5', '1e3', '99999999999999999999']) {
+    const res = await gw.request('GET', `/api/post/${bad}`);
+    assert.is(res.status, 400, bad);
+    assert.match(res.json.error.message, /wp_post_id must be a positive integer/);
+  }
+  assert.is((await gw.request('GET', '/api/post/404')).status, 404);
+  await add(5);
+  await add(6, { priority: 'high' });
+  const pending = await gw.request('GET', '/api/post/5');
+  assert.is(pending.status, 200);
+  assert.equal([pending.json.status, pending.json.step, pending.json.progress, pending.json.position_in_queue, pending.json.urls], ['pending', 'queued', 0, 2, null]);
+  await gw.store.transition(5, 'processing', { started_at: new Date(Date.now() - 60_000).toISOString(), compression_step: 'compressing', compression_progress: 50 });
+  const processing = (await gw.request('GET', '/api/post/5')).json;
+  assert.equal([processing.status, processing.step, processing.progress], ['processing', 'compressing', 50]);
+  const eta = Date.parse(processing.estimated_completion) - Date.now();
+  assert.ok(eta > 40_000 && eta < 80_000, `50 % after 60 s → about 60 s left, got ${eta} ms`);
+  await complete(6);
+  const done = (await gw.request('GET', '/api/post/6')).json;
+  assert.equal(done.urls, {
+    master_playlist_url: 'https://cdn.example/storage/hls/6/master.m3u8',
+    poster_url: 'https://cdn.example/storage/hls/6/poster.jpg',
+    hls_high_url: 'https://cdn.example/storage/hls/6/high/playlist.m3u8',
+    hls_medium_url: null,
+    hls_low_url: null,
+  });
+  assert.equal([done.total_size, done.duration_seconds, done.status], [1234, 12.5, 'completed']);
+});
+
+test('auth: writes need the key (missing/wrong → 401, WWW-Authenticate); reads are public; rotated keys work; never logged', async () => {
+  await add(7);
+  const missing = await gw.request('POST', '/api/compress/7');
+  assert.is(missing.status, 401);
+  assert.is(missing.headers.get('www-authenticate'), 'Bearer');
+  assert.match(missing.json.error.message, /API key is required/);
+  const wrong = await gw.request('POST', '/api/compress/7', { key: 'nope' });
+  assert.is(wrong.status, 401);
+  assert.match(wrong.json.error.message, /not valid/);
+  assert.is((await gw.request('GET', '/api/jobs')).status, 401);
+  assert.is((await gw.request('DELETE', '/api/post/7')).status, 401);
+  assert.is((await gw.request('GET', '/api/post/7')).status, 200, 'optional read is public');
+  assert.is((await gw.request('GET', '/api/stats')).status, 200, 'optional read is public');
+  assert.is((await gw.request('GET', '/api/post/7', { key: 'wrong' })).status, 401, 'a wrong key on a read is still refused');
+  assert.is((await gw.request('GET', '/api/jobs', K)).status, 200);
+  const line = gw.logs.find((l) => l.msg === 'API call');
+  assert.is(line?.key, sha256Hex(API_KEY).slice(0, 8), 'fingerprint logged');
+  assert.not.ok(JSON.stringify(gw.logs).includes(API_KEY), 'the key itself is never logged');
+  await gw.close();
+
+  const next = 'n'.repeat(64);
+  gw = await startGateway({ API_KEY: '', API_KEY_HASHES: `${sha256Hex('old-key')},${sha256Hex(next)}`, REQUIRE_AUTH_FOR_READS: 'true' });
+  assert.is((await gw.request('GET', '/api/jobs', { key: next })).status, 200, 'rotated key');
+  assert.is((await gw.request('GET', '/api/jobs', { key: 'old-key' })).status, 200, 'old key during rotation');
+  assert.is((await gw.request('GET', '/api/stats')).status, 401, 'REQUIRE_AUTH_FOR_READS');
+  assert.is((await gw.request('GET', '/api/post/1')).status, 401, 'REQUIRE_AUTH_FOR_READS');
+  await gw.close();
+
+  gw = await startGateway({ API_KEY: '' });
+  const none = await gw.request('GET', '/api/jobs', { key: 'anything' });
+  assert.is(none.status, 401);
+  assert.match(none.json.error.message, /has none configured/);
+});
+
+test('POST /api/compress: requeue finished videos, raise priority, 409 while processing, 404 unknown, body checked', async () => {
+  let pokes = 0;
+  await gw.close();
+  gw = await startGateway({}, { poke: () => pokes++ });
+  await add(10);
+  await add(11);
+  await add(12);
+  const raised = await gw.request('POST', '/api/compress/12', { ...K, body: { priority: 'high' } });
+  assert.is(raised.status, 202);
+  assert.equal([raised.json.message, raised.json.position_in_queue], ['Job already queued', 1]);
+  await complete(10);
+  const again = await gw.request('POST', '/api/compress/10', K);
+  // The queue is FIFO by creation time: a re-queued video keeps its place behind high priority.
+  assert.equal([again.status, again.json.success, again.json.position_in_queue], [202, true, 2]);
+  assert.is((await gw.store.get(10))!.compression_status, 'pending');
+  await gw.store.transition(11, 'processing', {});
+  assert.is((await gw.request('POST', '/api/compress/11', K)).status, 409);
+  assert.is((await gw.request('POST', '/api/compress/999', K)).status, 404);
+  assert.is((await gw.request('POST', '/api/compress/12', { ...K, body: { priority: 'asap' } })).status, 400);
+  assert.ok(pokes >= 2, 'the controller is poked');
+});
+
+test('GET /api/jobs: status filter, search by title or id, sort, order, pagination, validation', async () => {
+  for (let i = 1; i <= 25; i++) await add(i, { title: i % 5 === 0 ? `Tutorial ${i}` : `Clip ${i}` });
+  await complete(3);
+  const page = (await gw.request('GET', '/api/jobs?limit=10&offset=10&sort=wp_post_id&order=asc', K)).json;
+  assert.equal([page.total, page.page, page.jobs.length, page.jobs[0].wp_post_id], [25, 2, 10, 11]);
+  const search = (await gw.request('GET', '/api/jobs?search=tutorial', K)).json;
+  assert.equal(search.jobs.map((j: { wp_post_id: number }) => j.wp_post_id).sort((a: number, b: number) => a - b), [5, 10, 15, 20, 25]);
+  assert.equal((await gw.request('GET', '/api/jobs?search=17', K)).json.jobs.map((j: { wp_post_id: number }) => j.wp_post_id), [17]);
+  const completed = (await gw.request('GET', '/api/jobs?status=completed', K)).json;
+  assert.equal([completed.total, completed.jobs[0].master_playlist_url], [1, 'https://cdn.example/storage/hls/3/master.m3u8']);
+  const desc = (await gw.request('GET', '/api/jobs?sort=wp_post_id&order=desc&limit=1', K)).json;
+  assert.is(desc.jobs[0].wp_post_id, 25);
+  for (const bad of ['limit=0', 'limit=101', 'offset=-1', 'sort=colour', 'order=up', 'status=done']) {
+    const res = await gw.request('GET', `/api/jobs?${bad}`, K);
+    assert.is(res.status, 400, bad);
+    assert.match(res.json.error.message, new RegExp(`^${bad.split('=')[0]} must be`));
+  }
+});
+
+test('DELETE /api/post/:id: marks deleted, removes files (space freed), waits for a running job, keeps files on request', async () => {
+  const stopped: number[] = [];
+  await gw.close();
+  gw = await startGateway({}, { waitForRunToStop: async (id) => void stopped.push(id) });
+  await add(20);
+  await complete(20);
+  await mkdir(path.join(gw.hlsPath, '20', 'high'), { recursive: true });
+  await writeFile(path.join(gw.hlsPath, '20', 'master.m3u8'), 'x'.repeat(1000));
+  await writeFile(path.join(gw.hlsPath, '20', 'high', 'segment000.ts'), Buffer.alloc(523_000));
+  const res = await gw.request('DELETE', '/api/post/20', K);
+  assert.is(res.status, 200);
+  assert.equal(res.json, { success: true, deleted_files: true, space_freed: '524 KB', space_freed_bytes: 524_000 });
+  const gone = await gw.store.get(20);
+  assert.equal([gone!.compression_status, gone!.master_playlist_url], ['deleted', null]);
+  assert.is((await gw.request('GET', '/storage/hls/20/master.m3u8')).status, 404);
+  await add(21);
+  await gw.store.transition(21, 'processing', {});
+  assert.is((await gw.request('DELETE', '/api/post/21?delete_files=false', K)).json.deleted_files, false);
+  assert.equal(stopped, [21], 'a running job is stopped before files go');
+  assert.is((await gw.request('DELETE', '/api/post/21?delete_files=maybe', K)).status, 400);
+  assert.is((await gw.request('DELETE', '/api/post/404', K)).status, 404);
+});
+
+test('GET /api/stats: totals per status, storage, average time, videos today, success rate', async () => {
+  for (const id of [1, 2, 3, 4]) await add(id);
+  await complete(1);
+  await complete(2);
+  await gw.store.transition(3, 'failed', { error_message: 'x', failed_at: new Date().toISOString() });
+  const stats = (await gw.request('GET', '/api/stats')).json;
+  assert.equal(
+    [stats.total_videos, stats.completed, stats.processing, stats.pending, stats.failed, stats.videos_today, stats.success_rate],
+    [4, 2, 0, 1, 1, 4, '66.7%'],
+  );
+  assert.match(stats.average_compression_time, /^1\.5 minutes$/);
+  assert.match(stats.total_storage_used, /^\d+(\.\d)? [KMGT]?B$/);
+});
+
+test('worker controls through the store: pause, resume, clear queue, cleanup', async () => {
+  assert.equal((await gw.request('POST', '/api/worker/pause', K)).json, { success: true, paused: true });
+  assert.is(await gw.store.isPaused(), true);
+  assert.is((await gw.request('GET', '/api/worker')).json.paused, true);
+  assert.equal((await gw.request('POST', '/api/worker/resume', K)).json, { success: true, paused: false });
+  assert.is(await gw.store.isPaused(), false);
+  for (const id of [1, 2, 3]) await add(id);
+  await gw.store.transition(3, 'processing', {});
+  assert.equal((await gw.request('POST', '/api/queue/clear', K)).json, { success: true, cancelled: 2 });
+  const cancelled = (await gw.store.get(1))!;
+  assert.equal([cancelled.compression_status, cancelled.error_code, cancelled.retryable], ['failed', 'VCS_ERR_CANCELLED_BY_USER', false]);
+  assert.is((await gw.store.get(3))!.compression_status, 'processing');
+  assert.is((await gw.request('POST', '/api/compress/1', K)).status, 202, 'a cancelled video can be queued again');
+  const stale = path.join(gw.tempPath, 'work', 'vcs-9-1');
+  await mkdir(stale, { recursive: true });
+  await writeFile(path.join(stale, 'source'), Buffer.alloc(2000));
+  const old = new Date(Date.now() - 2 * 3_600_000);
+  await utimes(path.join(stale, 'source'), old, old);
+  await utimes(stale, old, old);
+  const fresh = path.join(gw.tempPath, 'work', 'vcs-8-1');
+  await mkdir(fresh, { recursive: true });
+  const cleaned = (await gw.request('POST', '/api/cleanup', K)).json;
+  assert.equal([cleaned.success, cleaned.removed, cleaned.space_freed_bytes], [true, 1, 2000]);
+});
+
+test('errors: JSON for unknown routes (404) and wrong methods (405); internals are not exposed', async () => {
+  const unknown = await gw.request('GET', '/api/nothing');
+  assert.equal([unknown.status, unknown.json.error.code], [404, 'VCS_ERR_NOT_FOUND']);
+  const method = await gw.request('PUT', '/api/jobs', K);
+  assert.equal([method.status, method.json.error.code], [405, 'VCS_ERR_METHOD_NOT_ALLOWED']);
+  await gw.store.close(); // every store call now fails unexpectedly
+  const broken = await gw.request('GET', '/api/post/1');
+  assert.is(broken.status >= 500, true);
+  assert.not.match(broken.text, /at .*\.ts|stack/i, 'no stack trace');
+  assert.ok(gw.logs.some((l) => l.msg === 'request failed' && (l.err as { stack?: string })?.stack), '5xx logged with the stack');
+  assert.ok(gw.logs.some((l) => l.msg === 'request' && l.path === '/api/nothing' && l.status === 404), 'one access log line per request');
+});
+
+test.run();
