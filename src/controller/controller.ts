@@ -85,6 +85,8 @@ export function createController(opts: ControllerOptions): Controller {
         log.error({ err, action: action.kind }, 'controller action failed; the next pass will look again');
       }
     }
+    // A retried video is pending only now: look again at once instead of a WORKER_INTERVAL later.
+    if (actions.some((a) => a.kind === 'retry')) again = true;
     state.lastRun = new Date(now()).toISOString();
     const inFlight = (await runner.list()).filter((r) => r.phase === 'running').length;
     state.status = stopped ? 'stopped' : paused && inFlight === 0 ? 'paused' : inFlight > 0 ? 'processing' : 'idle';

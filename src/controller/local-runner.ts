@@ -42,6 +42,8 @@ interface RunRecord {
 interface LocalRun extends RunStatus {
   record: RunRecord;
   child?: ChildProcess;
+  /** Resolves when the child process has exited (set for runs this process started). */
+  exited?: Promise<void>;
   stopping?: string;
 }
 
@@ -77,7 +79,9 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner & { recover(
   }
 
   function forwardLines(stream: NodeJS.ReadableStream | null): void {
-    if (!stream || !opts.childLog) return;
+    if (!stream) return;
+    // Always drain the pipe: a child blocks on a full stderr pipe nobody reads.
+    if (!opts.childLog) return void stream.resume();
     let pending = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
@@ -93,16 +97,25 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner & { recover(
       if (runs.has(job.jobName)) return;
       const busy = [...runs.values()].filter((r) => r.phase === 'running' && !r.stopping).length;
       if (busy >= opts.maxRunning) throw new Error(`refusing to start ${job.jobName}: ${busy} runs already in flight (MAX_CONCURRENT_JOBS=${opts.maxRunning})`);
-      await mkdir(opts.runsDir, { recursive: true });
-      await rm(job.resultPath, { force: true });
+      // Reserved before the first await, so concurrent starts of one name spawn one process.
+      const record: RunRecord = { jobName: job.jobName, videoId: job.videoId, pid: -1, startedAt: now(), resultPath: job.resultPath };
+      const run: LocalRun = { jobName: job.jobName, videoId: job.videoId, phase: 'running', startedAt: record.startedAt, record };
+      runs.set(job.jobName, run);
+      try {
+        await mkdir(opts.runsDir, { recursive: true });
+        await rm(job.resultPath, { force: true });
+      } catch (err) {
+        runs.delete(job.jobName);
+        throw err;
+      }
       const child = spawn(opts.command.bin, opts.command.args, {
         env: { ...opts.baseEnv, ...jobEnvironment(job) },
         // The IPC channel is the child's lifeline: it stops when the service goes away.
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
-      const record: RunRecord = { jobName: job.jobName, videoId: job.videoId, pid: child.pid ?? -1, startedAt: now(), resultPath: job.resultPath };
-      const run: LocalRun = { jobName: job.jobName, videoId: job.videoId, phase: 'running', startedAt: record.startedAt, record, child };
-      runs.set(job.jobName, run);
+      record.pid = child.pid ?? -1;
+      run.child = child;
+      run.exited = new Promise((resolve) => child.once('exit', () => resolve()));
       forwardLines(child.stderr);
       child.on('error', (err) => opts.log.error({ job: job.jobName, err: err.message }, 'transcoder could not start'));
       child.on('exit', (code, signal) => void finish(run, code, signal));
@@ -154,9 +167,9 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner & { recover(
     },
 
     async close() {
-      const live = [...runs.values()].filter((r) => r.child);
+      const live = [...runs.values()].filter((r) => r.child && r.exited);
       for (const r of live) r.child!.kill('SIGTERM');
-      await Promise.all(live.map((r) => new Promise<void>((resolve) => (r.child ? r.child.once('exit', () => resolve()) : resolve()))));
+      await Promise.all(live.map((r) => r.exited));
     },
   };
 

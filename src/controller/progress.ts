@@ -8,6 +8,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ProgressReport } from '../contract.ts';
 import type { JobStore } from '../jobs/store.ts';
 import { isStep } from '../jobs/steps.ts';
+import { parseJobName } from './job-name.ts';
 import type { Logger } from '../log.ts';
 
 export interface ProgressTokens {
@@ -51,14 +52,22 @@ export function createProgressReceiver(opts: { store: JobStore; tokens: Progress
   return {
     async receive(body, token) {
       const report = parseReport(body);
-      if (!report) return 'invalid';
+      // The token covers the job name; the video id must be the one the name carries.
+      if (!report || parseJobName(report.jobName)?.videoId !== report.videoId) return 'invalid';
       if (!token || !opts.tokens.verify(report.jobName, token)) return 'unauthorized';
       const t = opts.now();
-      if (report.etaSeconds !== null) etas.set(report.videoId, { etaSeconds: report.etaSeconds, at: t });
+      const keepEta = () => {
+        if (report.etaSeconds !== null) etas.set(report.videoId, { etaSeconds: report.etaSeconds, at: t });
+      };
       const prev = last.get(report.jobName);
-      if (prev && prev.step === report.step && t - prev.at < interval) return 'throttled';
+      if (prev && prev.step === report.step && t - prev.at < interval) {
+        // This job's ownership of its video was checked when `prev` was recorded.
+        keepEta();
+        return 'throttled';
+      }
       const video = await opts.store.get(report.videoId);
       if (!video || video.compression_status !== 'processing' || video.job_name !== report.jobName) return 'ignored';
+      keepEta();
       last.set(report.jobName, { step: report.step, at: t });
       await opts.store.update(report.videoId, { compression_step: report.step, compression_progress: report.progress });
       return 'recorded';

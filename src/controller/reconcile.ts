@@ -151,14 +151,18 @@ function isDueForRetry(video: VideoJob, now: number, s: ReconcileSettings): bool
 
 const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1 };
 
-/** DESIGN 3.1 queue order: priority high first, then created_at ascending, then wp_post_id. */
+/**
+ * DESIGN 3.1 queue order: priority high first, then created_at ascending. Videos created in the
+ * same millisecond keep the store's order (its insertion order; the sort is stable), so the
+ * controller starts what the store's queuePosition says is first.
+ */
 function queueOrder(pending: VideoJob[]): VideoJob[] {
   const keyed = pending.map((video) => {
     const created = Date.parse(video.created_at);
     // An unreadable created_at queues last rather than breaking the sort's consistency.
     return { video, rank: PRIORITY_RANK[video.priority], created: Number.isNaN(created) ? Infinity : created };
   });
-  keyed.sort((a, b) => a.rank - b.rank || compareNumbers(a.created, b.created) || a.video.wp_post_id - b.video.wp_post_id);
+  keyed.sort((a, b) => a.rank - b.rank || compareNumbers(a.created, b.created));
   return keyed.map((k) => k.video);
 }
 

@@ -140,9 +140,9 @@ const cases: Case[] = [
     expect: ['start 3 vcs-3-1', 'start 1 vcs-1-1'],
   },
   {
-    name: 'same created_at: the lower wp_post_id first',
+    name: 'same created_at: the store’s (insertion) order, not the id',
     obs: { pending: [pending(9, { created_at: ago(MIN) }), pending(4, { created_at: ago(MIN) }), pending(7, { created_at: ago(MIN) })] },
-    expect: ['start 4 vcs-4-1', 'start 7 vcs-7-1'],
+    expect: ['start 9 vcs-9-1', 'start 4 vcs-4-1'],
   },
   {
     name: 'created_at is compared as time, not as text (offsets)',

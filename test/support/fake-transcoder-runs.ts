@@ -19,6 +19,8 @@ export type FakeBehaviour = 'succeed' | 'fail-permanent' | 'fail-retryable' | 'h
 export interface FakeOptions {
   delayMs?: number;
   renditions?: string[];
+  /** A file the work waits for (FAKE_WAIT_FOR): the run finishes only once the test creates it. */
+  gate?: string;
   /** The event log file (FAKE_LOG). */
   log?: string;
 }
@@ -28,6 +30,7 @@ export function fakeEnv(behaviour: FakeBehaviour, opts: FakeOptions = {}): Recor
   const env: Record<string, string> = { FAKE_BEHAVIOUR: behaviour, FAKE_DELAY_MS: String(opts.delayMs ?? 0) };
   if (opts.renditions) env.FAKE_RENDITIONS = opts.renditions.join(',');
   if (opts.log) env.FAKE_LOG = opts.log;
+  if (opts.gate) env.FAKE_WAIT_FOR = opts.gate;
   return env;
 }
 

@@ -7,9 +7,10 @@
 //   FAKE_BEHAVIOUR  succeed (exit 0) | fail-permanent (exit 2) | fail-retryable (exit 1)
 //                   | crash (exit 3, no result) | hang (until SIGTERM or disconnect)
 //   FAKE_DELAY_MS   how long the work takes before the outcome (default 0)
+//   FAKE_WAIT_FOR   a file: the work also lasts until it exists (a test's gate; no timing races)
 //   FAKE_RENDITIONS renditions of a successful result, comma-separated (default high,medium,low)
 //   FAKE_LOG        file that receives one JSON line per event (start, sigterm, disconnect, exit)
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 
 const env = process.env;
 const job = { jobName: env.VCS_JOB_NAME ?? '', videoId: Number(env.VCS_VIDEO_ID), resultPath: env.VCS_RESULT_PATH ?? '' };
@@ -80,7 +81,8 @@ if (behaviour === 'hang') {
   // Keeps a run without an IPC channel (started by a test directly) alive until SIGTERM.
   setInterval(() => undefined, 60_000);
 } else if (behaviour in outcomes) {
-  setTimeout(outcomes[behaviour], delayMs);
+  const gated = () => (!env.FAKE_WAIT_FOR || existsSync(env.FAKE_WAIT_FOR) ? outcomes[behaviour]() : setTimeout(gated, 10));
+  setTimeout(gated, delayMs);
 } else {
   logLine(`unknown FAKE_BEHAVIOUR ${behaviour}`);
   process.exit(2);
