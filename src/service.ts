@@ -24,6 +24,8 @@ import { createApp, PROGRESS_ROUTE, type AppDeps } from './gateway/app.ts';
 import { apiKeyAuth, createKeyring } from './gateway/auth.ts';
 import { createHealth, type HealthReporter } from './gateway/health.ts';
 import { hlsFiles } from './gateway/hls-files.ts';
+import { createMetrics, type Metrics } from './gateway/metrics.ts';
+import { instrumentStore } from './jobs/instrumented-store.ts';
 import { sweepTemp } from './maintenance/files.ts';
 import { createSqliteStore } from './jobs/sqlite-store.ts';
 import type { JobStore } from './jobs/store.ts';
@@ -74,9 +76,10 @@ export function gatewayDeps(
   store: JobStore,
   log: Logger,
   health: HealthReporter,
-  extras: Pick<ApiDeps, 'eta' | 'poke' | 'waitForRunToStop' | 'activeRuns'> & { progress?: ProgressReceiver } = {},
+  extras: Pick<ApiDeps, 'eta' | 'poke' | 'waitForRunToStop' | 'activeRuns'> & { progress?: ProgressReceiver; metrics?: Metrics } = {},
 ): AppDeps {
   const httpLog = log.child({ part: 'http' });
+  const { metrics, progress, ...apiExtras } = extras;
   const keyring = createKeyring(settings.API_KEY, settings.API_KEY_HASHES);
   if (keyring.size === 0) httpLog.warn('no API key configured (API_KEY or API_KEY_HASHES): calls that need one are refused');
   return {
@@ -91,7 +94,8 @@ export function gatewayDeps(
       dashboardPerHour: settings.DASHBOARD_RATE_LIMIT,
       adminPath: settings.ADMIN_PATH,
     },
-    progress: extras.progress,
+    progress,
+    metrics: metrics ? { http: metrics.httpMiddleware(), handler: metrics.handler } : undefined,
     api: {
       store,
       log: httpLog,
@@ -103,7 +107,7 @@ export function gatewayDeps(
       requireKey: apiKeyAuth(keyring, httpLog, true),
       readKey: apiKeyAuth(keyring, httpLog, settings.REQUIRE_AUTH_FOR_READS),
       storageUsed: async () => (await health.storage()).usedBytes,
-      ...extras,
+      ...apiExtras,
     },
   };
 }
@@ -118,7 +122,16 @@ export interface RunningService {
 export async function startService(settings: Settings, env: Env, log: Logger): Promise<RunningService> {
   const now = Date.now;
   await ensureFolders(settings);
-  const store = await openStore(settings, now);
+  const rawStore = await openStore(settings, now);
+  // The metrics read health and the controller only at scrape time, after both exist.
+  const metrics = createMetrics({
+    store: rawStore,
+    worker: () => controller.status(),
+    workerIntervalMs: settings.WORKER_INTERVAL,
+    storage: () => health.storage(),
+    ffmpeg: () => health.ffmpeg(),
+  });
+  const store = instrumentStore(rawStore, metrics.storeObserver);
   const tokens = createProgressTokens();
   const runner = createLocalRunner({
     command: { bin: process.execPath, args: [VCS_BIN, 'transcode'] },
@@ -154,6 +167,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
         ladderFromSettings(settings),
         { url: `http://127.0.0.1:${settings.PORT}${PROGRESS_ROUTE}`, token: tokens.issue },
       ),
+      ...metrics.jobHooks,
     },
   });
   const progress = createProgressReceiver({ store, tokens, log, now });
@@ -168,6 +182,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
   });
   const app = createApp(
     gatewayDeps(settings, store, log, health, {
+      metrics,
       progress,
       eta: progress.eta,
       poke: controller.poke,
@@ -209,7 +224,9 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
 /** `vcs gateway`: the HTTP side alone (cluster shape); the controller runs elsewhere. */
 export async function startGateway(settings: Settings, log: Logger): Promise<{ server: http.Server; close(): Promise<void> }> {
   await ensureFolders(settings);
-  const store = await openStore(settings);
+  const rawStore = await openStore(settings);
+  const metrics = createMetrics({ store: rawStore, storage: () => health.storage(), ffmpeg: () => health.ffmpeg() });
+  const store = instrumentStore(rawStore, metrics.storeObserver);
   const health = createHealth({
     store,
     storeKind: settings.STORE,
@@ -218,7 +235,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<{ s
     version: await packageVersion(),
     startedAt: Date.now(),
   });
-  const server = await listen(createApp(gatewayDeps(settings, store, log, health)), settings.PORT);
+  const server = await listen(createApp(gatewayDeps(settings, store, log, health, { metrics })), settings.PORT);
   log.info({ port: settings.PORT, hls: settings.HLS_PATH }, 'gateway started');
   return {
     server,

@@ -87,6 +87,13 @@ test('three clips with MAX_CONCURRENT_JOBS=1 complete in FIFO order and are serv
     const health = await (await fetch(`${serve.url}/health`)).json();
     assert.is(health.status, 'healthy');
     assert.is(health.worker.jobsProcessed, 3);
+    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    assert.match(metrics, /^vcs_jobs_total\{result="completed"\} 3$/m);
+    assert.match(metrics, /^vcs_job_duration_seconds_count\{result="completed"\} 3$/m);
+    assert.match(metrics, /^vcs_queue_depth 0$/m);
+    assert.match(metrics, /^vcs_store_up 1$/m);
+    assert.match(metrics, /^vcs_ffmpeg_available 1$/m);
+    assert.match(metrics, /^vcs_http_requests_total\{route="\/storage\/hls",method="GET",status="200"\} \d+$/m);
     assert.equal(await leftovers(env.STORAGE_PATH), []);
   } finally {
     await store.close();
