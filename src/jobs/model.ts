@@ -58,3 +58,34 @@ export type StatusFields = 'compression_status';
 
 /** A change to a video's fields other than its status and identity. */
 export type VideoPatch = Partial<Omit<VideoJob, 'wp_post_id' | 'created_at' | 'updated_at' | StatusFields>>;
+
+/** A video as it is first stored: pending, queued, nothing else known yet. Every store creates this. */
+export function newVideoJob(video: NewVideo, at: string): VideoJob {
+  return {
+    wp_post_id: video.wp_post_id,
+    title: video.title,
+    original_video_url: video.original_video_url,
+    compression_status: 'pending',
+    compression_step: 'queued',
+    compression_progress: 0,
+    priority: video.priority ?? 'normal',
+    error_message: null,
+    failed_at_step: null,
+    error_code: null,
+    retryable: null,
+    retry_count: 0,
+    created_at: at,
+    updated_at: at,
+    started_at: null,
+    completed_at: null,
+    failed_at: null,
+    master_playlist_url: null,
+    poster_url: null,
+    hls_high_url: null,
+    hls_medium_url: null,
+    hls_low_url: null,
+    total_size: null,
+    duration_seconds: null,
+    job_name: null,
+  };
+}

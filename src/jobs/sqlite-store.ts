@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { VcsError, vcsError } from '../errors.ts';
-import { STATUSES, type NewVideo, type Status, type VideoJob, type VideoPatch } from './model.ts';
+import { newVideoJob, STATUSES, type NewVideo, type Status, type VideoJob, type VideoPatch } from './model.ts';
 import { COLUMNS, COLUMN_KINDS, openJobsDatabase } from './sqlite-schema.ts';
 import type { JobStore, ListQuery, SortField } from './store.ts';
 import { assertTransition } from './transitions.ts';
@@ -179,33 +179,7 @@ export function createSqliteStore({ file, now }: { file: string; now: () => numb
     create: (video: NewVideo) =>
       use((sql) => {
         const at = timestamp();
-        const job: VideoJob = {
-          wp_post_id: video.wp_post_id,
-          title: video.title,
-          original_video_url: video.original_video_url,
-          compression_status: 'pending',
-          compression_step: 'queued',
-          compression_progress: 0,
-          priority: video.priority ?? 'normal',
-          error_message: null,
-          failed_at_step: null,
-          error_code: null,
-          retryable: null,
-          retry_count: 0,
-          created_at: at,
-          updated_at: at,
-          started_at: null,
-          completed_at: null,
-          failed_at: null,
-          master_playlist_url: null,
-          poster_url: null,
-          hls_high_url: null,
-          hls_medium_url: null,
-          hls_low_url: null,
-          total_size: null,
-          duration_seconds: null,
-          job_name: null,
-        };
+        const job = newVideoJob(video, at);
         try {
           sql.insert.run(encode(job));
         } catch (err) {

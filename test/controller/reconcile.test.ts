@@ -5,6 +5,7 @@ import { reconcile } from '../../src/controller/reconcile.ts';
 import type { RunPhase, RunStatus } from '../../src/controller/runner.ts';
 import type { TranscodeOutput, TranscodeResult } from '../../src/contract.ts';
 import type { VideoJob } from '../../src/jobs/model.ts';
+import { newVideoJob } from '../../src/jobs/model.ts';
 
 // ── clock and settings ─────────────────────────────────────────────────────────────────────────
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
@@ -22,31 +23,9 @@ const SETTINGS: ReconcileSettings = {
 // ── builders ───────────────────────────────────────────────────────────────────────────────────
 function video(id: number, over: Partial<VideoJob> = {}): VideoJob {
   return {
-    wp_post_id: id,
-    title: `Video ${id}`,
-    original_video_url: `https://example.com/${id}.mp4`,
-    compression_status: 'pending',
+    ...newVideoJob({ wp_post_id: id, title: `Video ${id}`, original_video_url: `https://example.com/${id}.mp4` }, ago(MIN)),
     compression_step: null,
-    compression_progress: 0,
-    priority: 'normal',
-    error_message: null,
-    failed_at_step: null,
-    error_code: null,
-    retryable: null,
-    retry_count: 0,
     created_at: ago(24 * 60 * MIN - id * 1000), // a larger id is newer unless a test says otherwise
-    updated_at: ago(MIN),
-    started_at: null,
-    completed_at: null,
-    failed_at: null,
-    master_playlist_url: null,
-    poster_url: null,
-    hls_high_url: null,
-    hls_medium_url: null,
-    hls_low_url: null,
-    total_size: null,
-    duration_seconds: null,
-    job_name: null,
     ...over,
   };
 }
