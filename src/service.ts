@@ -86,7 +86,7 @@ export function gatewayDeps(
     log: httpLog,
     trustProxy: settings.TRUST_PROXY,
     health,
-    hls: hlsFiles(settings.HLS_PATH),
+    hls: hlsFiles({ root: settings.HLS_PATH, allowedReferers: settings.ALLOWED_REFERERS }),
     limits: {
       hlsPerMinute: settings.HLS_RATE_LIMIT,
       apiMax: settings.RATE_LIMIT_MAX_REQUESTS,

@@ -85,12 +85,18 @@ export function createApp(deps: AppDeps): Koa {
   app.use(under(HLS_ROUTE, rateLimit({ name: 'hls', max: limits.hlsPerMinute, windowMs: 60_000 }, log)));
   app.use(under('/api', rateLimit({ name: 'api', max: limits.apiMax, windowMs: limits.apiWindowMs }, log)));
   app.use(under(limits.adminPath, rateLimit({ name: 'dashboard', max: limits.dashboardPerHour, windowMs: 3_600_000 }, log)));
+  // HLS files first: the hottest path skips the body parser and the routers.
+  app.use(under(HLS_ROUTE, deps.hls));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
   app.use(system.routes());
   app.use(system.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
-  app.use(deps.hls);
+  // A player that hangs up mid-download is not an error worth a stack trace.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'].includes(err.code ?? '')) return;
+    log.error({ err }, 'unhandled HTTP error');
+  });
   return app;
 }
 

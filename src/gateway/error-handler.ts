@@ -56,7 +56,10 @@ export function errorHandler(log: Logger): Middleware {
       if (safeStatus >= 500) log.error({ err: thrown, method: ctx.method, path: ctx.path }, 'request failed');
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip, key: ctx.state.keyFingerprint }, 'request');
+      // Successful HLS file hits are the bulk of the traffic (a player fetches a segment every
+      // few seconds): they go to debug, everything else (API, errors, refusals) to info.
+      const routine = ctx.path.startsWith('/storage/') && ctx.status < 400;
+      log[routine ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip, key: ctx.state.keyFingerprint }, 'request');
     }
   };
 }

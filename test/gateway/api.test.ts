@@ -245,4 +245,15 @@ test('errors: JSON for unknown routes (404) and wrong methods (405); internals a
   assert.ok(gw.logs.some((l) => l.msg === 'request' && l.path === '/api/nothing' && l.status === 404), 'one access log line per request');
 });
 
+test('ALLOWED_REFERERS reaches the HLS files: other sites get 403, listed ones and no Referer pass', async () => {
+  await gw.close();
+  gw = await startGateway({ ALLOWED_REFERERS: 'wp.example,www.wp.example' });
+  await mkdir(path.join(gw.hlsPath, '1'), { recursive: true });
+  await writeFile(path.join(gw.hlsPath, '1', 'master.m3u8'), '#EXTM3U\n');
+  const get = (referer?: string) => gw.request('GET', '/storage/hls/1/master.m3u8', { headers: referer ? { referer } : {} });
+  assert.is((await get('https://evil.example/page')).status, 403);
+  assert.is((await get('https://www.wp.example/post/1')).status, 200);
+  assert.is((await get()).status, 200);
+});
+
 test.run();
