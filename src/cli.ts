@@ -88,6 +88,34 @@ export function buildCli(argv: string[], env: Env): Argv {
       process.on('SIGTERM', shutdown);
       process.on('SIGINT', shutdown);
     })
+    .command('controller', 'Run the controller alone (RUNNER=kubernetes): one Job per video, leader-elected; /healthz and /metrics on CONTROLLER_PORT', {}, async () => {
+      const settings = settingsOrExit(env);
+      const log = createLogger(settings);
+      const { startController } = await import('./controller/main.ts');
+      // Losing the lease stops everything at once; the Deployment starts a fresh standby.
+      const onLeadershipLost = () => {
+        log.flush();
+        process.exit(1);
+      };
+      const controller = await startController(settings, log, { onLeadershipLost }).catch((err: Error) => {
+        log.fatal({ err: err.message }, 'controller could not start');
+        process.exitCode = 1;
+        return null;
+      });
+      if (!controller) return;
+      const shutdown = () => void controller.close().then(() => (log.flush(), process.exit(0)));
+      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', shutdown);
+    })
+    .command('appwrite', 'The Appwrite store (STORE=appwrite)', (y) =>
+      y
+        .command('setup', 'Create the database, table, columns and indexes the Appwrite store needs; idempotent (prints what it created and what existed)', {}, async () => {
+          const settings = settingsOrExit(env);
+          const { runAppwriteSetup } = await import('./jobs/appwrite/setup.ts');
+          process.exitCode = await runAppwriteSetup(settings, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+        })
+        .demandCommand(1, 'Name a subcommand: setup'),
+    )
     .command('apikey', 'API keys', (y) =>
       y
         .command('generate', 'Print a new 64-character API key and its SHA-256 hash (for API_KEY_HASHES)', {}, async () => {

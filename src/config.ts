@@ -114,6 +114,60 @@ const urlPath: Parser<string> = (raw) => {
   return v.replace(/\/+$/, '') || '/';
 };
 
+/** A Kubernetes object name (DNS-1123 label). */
+const dnsLabel: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v) || v.length > 63) throw new Invalid('a lowercase DNS-1123 name (a-z, 0-9, -; at most 63 characters)');
+  return v;
+};
+const optionalDnsLabel: Parser<string | undefined> = (raw, env) => (raw.trim() === '' ? undefined : dnsLabel(raw, env));
+
+/** A Kubernetes resource quantity ("500m", "2", "4Gi"); empty or "none" → unset. */
+const optionalQuantity: Parser<string | undefined> = (raw) => {
+  const v = raw.trim();
+  if (v === '' || v === 'none') return undefined;
+  if (!/^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.test(v)) throw new Invalid('a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi (or none)');
+  return v;
+};
+
+/** "workload=ffmpeg,disk=ssd" → { workload: 'ffmpeg', disk: 'ssd' }. */
+const labelMap: Parser<Record<string, string>> = (raw) => {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9][-A-Za-z0-9_./]*)=([-A-Za-z0-9_.]*)$/.exec(pair);
+    if (!m) throw new Invalid('comma-separated label pairs such as workload=ffmpeg,disk=ssd');
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+};
+
+/** JSON of a given shape (Kubernetes tolerations, affinity); empty → `empty`. */
+const json =
+  <T>(what: string, empty: T, check: (v: unknown) => boolean): Parser<T> =>
+  (raw) => {
+    if (raw.trim() === '') return empty;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      throw new Invalid(`${what} as JSON`);
+    }
+    if (!check(v)) throw new Invalid(`${what} as JSON`);
+    return v as T;
+  };
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const TOLERATION_KEYS = new Set(['key', 'operator', 'value', 'effect', 'tolerationSeconds']);
+const AFFINITY_KEYS = new Set(['nodeAffinity', 'podAffinity', 'podAntiAffinity']);
+
+/** Case-sensitive choice (Kubernetes enums such as IfNotPresent). */
+const exactly =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    const v = raw.trim() as T;
+    if (!values.includes(v)) throw new Invalid(`one of ${values.join(', ')}`);
+    return v;
+  };
+
 const s = <T>(setting: Setting<T>): Setting<T> => setting;
 
 /**
@@ -127,6 +181,9 @@ export const SETTINGS = {
   APPWRITE_API_KEY: s({ default: undefined, parse: optionalText, description: 'Appwrite API key with databases read/write (STORE=appwrite); never logged' }),
   DATABASE_ID: s({ default: 'video_compression', parse: text, description: 'Appwrite database id' }),
   COLLECTION_ID: s({ default: 'posts', parse: text, description: 'Appwrite collection (table) id holding one document per video' }),
+  APPWRITE_API: s({ default: 'auto', parse: oneOf('auto', 'tablesdb', 'databases'), description: 'Appwrite API family: tablesdb (server 1.8 or later), databases (older servers), or auto: ask the server' }),
+  APPWRITE_TIMEOUT: s({ default: '10000', parse: integer(100, 300_000), description: 'Milliseconds one Appwrite request may take before it counts as failed (and is tried again)' }),
+  APPWRITE_RETRIES: s({ default: '4', parse: integer(0, 20), description: 'Retries of an Appwrite request that failed transiently (5xx, timeout, connection reset), with exponential backoff and jitter' }),
 
   // Server
   PORT: s({ default: '3000', parse: integer(1, 65535), description: 'HTTP port of the service (API, health, metrics, HLS files)' }),
@@ -223,8 +280,60 @@ export const SETTINGS = {
   ADMIN_PATH: s({ default: '/admin', parse: urlPath, description: 'URL path of the admin dashboard' }),
 
   // Shapes of the service
-  STORE: s({ default: 'sqlite', parse: oneOf('sqlite'), description: 'Job store: sqlite (the embedded file STORAGE_PATH/vcs.sqlite; the Appwrite store is not built yet)' }),
-  RUNNER: s({ default: 'local', parse: oneOf('local'), description: 'Where encodes run: local child processes (the Kubernetes runner is not built yet)' }),
+  STORE: s({ default: 'sqlite', parse: oneOf('sqlite', 'appwrite'), description: 'Job store: sqlite (the embedded file STORAGE_PATH/vcs.sqlite) or appwrite (the publisher’s documents; run vcs appwrite setup once)' }),
+  RUNNER: s({ default: 'local', parse: oneOf('local', 'kubernetes'), description: 'Where encodes run: local child processes (vcs serve), or kubernetes: one batch/v1 Job per video (vcs controller)' }),
+
+  // Kubernetes (RUNNER=kubernetes, vcs controller)
+  KUBECONFIG: s({ default: undefined, parse: optionalText, description: 'Kubeconfig file of the cluster; unset: the in-cluster service account (or ~/.kube/config)' }),
+  KUBE_NAMESPACE: s({ default: undefined, parse: optionalDnsLabel, description: 'Namespace of the transcoder Jobs; unset: the kubeconfig context’s (in a pod: its own) namespace' }),
+  KUBE_INSTANCE: s({ default: 'vcs', parse: dnsLabel, description: 'app.kubernetes.io/instance label of the Jobs (the release); the controller only sees Jobs of its own instance' }),
+  CONTROLLER_PORT: s({ default: '3001', parse: integer(1, 65535), description: 'vcs controller: HTTP port of /healthz, /metrics and the transcoders’ progress reports' }),
+  CONTROLLER_URL: s({
+    default: undefined,
+    derivedDefault: (env) => `http://vcs-controller:${env.CONTROLLER_PORT ?? '3001'}`,
+    parse: httpUrl,
+    description: 'URL at which transcoder pods reach the controller’s port (a Service in front of the controllers) to report progress',
+  }),
+  PROGRESS_SECRET: s({
+    default: undefined,
+    parse: optionalText,
+    description: 'vcs controller: secret the progress tokens are derived from, shared by all replicas; unset: random per process (after a restart or a leader change, running Jobs’ progress is refused until they end; their results are still read)',
+  }),
+  TRANSCODER_IMAGE: s({ default: 'vcs-transcoder:latest', parse: text, description: 'Image of the transcoder Job pods (runs `vcs transcode`)' }),
+  TRANSCODER_IMAGE_PULL_POLICY: s({ default: 'IfNotPresent', parse: exactly('IfNotPresent', 'Always', 'Never'), description: 'imagePullPolicy of the transcoder container' }),
+  TRANSCODER_SERVICE_ACCOUNT: s({ default: undefined, parse: optionalDnsLabel, description: 'ServiceAccount of the transcoder pods (its token is never mounted); unset: the namespace default' }),
+  TRANSCODER_PVC: s({ default: 'vcs-media', parse: dnsLabel, description: 'PersistentVolumeClaim (ReadWriteMany, shared with the gateway) mounted at STORAGE_PATH in every transcoder pod' }),
+  TRANSCODER_CPU_REQUEST: s({ default: '2', parse: optionalQuantity, description: 'CPU request of a transcoder pod; none: no request' }),
+  TRANSCODER_MEMORY_REQUEST: s({ default: '2Gi', parse: optionalQuantity, description: 'Memory request of a transcoder pod; none: no request' }),
+  TRANSCODER_CPU_LIMIT: s({ default: '', parse: optionalQuantity, description: 'CPU limit of a transcoder pod; empty or none: no limit (FFmpeg uses what the node has)' }),
+  TRANSCODER_MEMORY_LIMIT: s({ default: '4Gi', parse: optionalQuantity, description: 'Memory limit of a transcoder pod; none: no limit' }),
+  TRANSCODER_TMP_SIZE: s({ default: '1Gi', parse: optionalQuantity, description: 'sizeLimit of the emptyDir at /tmp (the root filesystem is read-only; staging is on the volume); none: no limit' }),
+  TRANSCODER_NODE_SELECTOR: s({ default: '', parse: labelMap, description: 'nodeSelector of the transcoder pods, e.g. workload=ffmpeg (FFmpeg nodes); empty: any node' }),
+  TRANSCODER_TOLERATIONS: s({
+    default: '',
+    parse: json<Record<string, unknown>[]>('an array of tolerations', [], (v) => Array.isArray(v) && v.every((t) => isPlainObject(t) && Object.keys(t).every((k) => TOLERATION_KEYS.has(k)))),
+    description: 'Tolerations of the transcoder pods as JSON, e.g. [{"key":"dedicated","operator":"Equal","value":"ffmpeg","effect":"NoSchedule"}]',
+  }),
+  TRANSCODER_AFFINITY: s({
+    default: '',
+    parse: json<Record<string, unknown> | undefined>('an affinity object (nodeAffinity, podAffinity, podAntiAffinity)', undefined, (v) => isPlainObject(v) && Object.keys(v).every((k) => AFFINITY_KEYS.has(k))),
+    description: 'Affinity of the transcoder pods as JSON; empty: none',
+  }),
+  TRANSCODER_RUN_AS_USER: s({ default: '10001', parse: integer(1, 2_147_483_647), description: 'Non-root uid (and gid, fsGroup) of the transcoder pods; must be able to write the volume' }),
+  JOB_BACKOFF_LIMIT: s({ default: '2', parse: integer(0, 100), description: 'Retries of a Job’s retryable pod failures (exit codes other than 0 and 2; disruptions are not counted)' }),
+  JOB_ACTIVE_DEADLINE_SECONDS: s({
+    default: undefined,
+    derivedDefault: (env) => String(Math.ceil(Number(env.PROCESSING_TIMEOUT ?? '7200000') / 1000) || 7200),
+    parse: integer(60, 604_800),
+    description: 'Wall-clock seconds a Job may run, retries included; the Job then fails with DeadlineExceeded',
+  }),
+  JOB_TTL_SECONDS_AFTER_FINISHED: s({ default: '3600', parse: integer(0, 2_592_000), description: 'Seconds a finished Job (and its pods, logs) is kept before Kubernetes removes it' }),
+  LEADER_ELECTION_LEASE_NAME: s({ default: 'vcs-controller-leader', parse: dnsLabel, description: 'coordination.k8s.io/v1 Lease the controllers elect their leader on' }),
+  LEADER_ELECTION_NAMESPACE: s({ default: undefined, parse: optionalDnsLabel, description: 'Namespace of the Lease; unset: KUBE_NAMESPACE' }),
+  LEADER_ELECTION_IDENTITY: s({ default: undefined, parse: optionalText, description: 'This controller’s name in the Lease; unset: host name (the pod name) plus a random suffix' }),
+  LEADER_ELECTION_LEASE_DURATION: s({ default: '15000', parse: integer(1000, 600_000), description: 'Milliseconds a standby waits after the Lease last changed before it takes over' }),
+  LEADER_ELECTION_RENEW_DEADLINE: s({ default: '10000', parse: integer(500, 600_000), description: 'Milliseconds the leader may fail to renew before it stops at once; less than the lease duration' }),
+  LEADER_ELECTION_RETRY_PERIOD: s({ default: '2000', parse: integer(100, 60_000), description: 'Milliseconds between Lease renewals and acquisition attempts' }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -273,6 +382,29 @@ function crossChecks(c: Settings): string[] {
       `HIGH_RESOLUTION > MEDIUM_RESOLUTION > LOW_RESOLUTION is expected, got ${c.HIGH_RESOLUTION}, ${c.MEDIUM_RESOLUTION}, ${c.LOW_RESOLUTION}`,
     );
   }
+  if (c.RUNNER === 'kubernetes') problems.push(...kubernetesChecks(c));
+  if (c.STORE === 'appwrite') problems.push(...appwriteChecks(c));
+  return problems;
+}
+
+/** The Appwrite store needs the connection; node-appwrite's endpoint includes the API version. */
+function appwriteChecks(c: Settings): string[] {
+  const missing = (['APPWRITE_ENDPOINT', 'APPWRITE_PROJECT_ID', 'APPWRITE_API_KEY'] as const).filter((name) => c[name] === undefined);
+  if (missing.length) return [`STORE=appwrite needs ${missing.join(', ')}`];
+  if (!/\/v1$/.test(c.APPWRITE_ENDPOINT!)) return [`APPWRITE_ENDPOINT must end in /v1 (the API version), got ${JSON.stringify(c.APPWRITE_ENDPOINT)}`];
+  return [];
+}
+
+/** Transcoder pods see only the volume mounted at STORAGE_PATH; a lease must outlive its renewals. */
+function kubernetesChecks(c: Settings): string[] {
+  const problems: string[] = [];
+  for (const name of ['HLS_PATH', 'TEMP_PATH'] as const) {
+    if (!c[name].startsWith(c.STORAGE_PATH + path.sep)) problems.push(`${name} must be inside STORAGE_PATH (${c.STORAGE_PATH}), the volume the transcoder pods mount, got ${c[name]}`);
+  }
+  const { LEADER_ELECTION_LEASE_DURATION: lease, LEADER_ELECTION_RENEW_DEADLINE: renew, LEADER_ELECTION_RETRY_PERIOD: retry } = c;
+  if (!(lease > renew && renew > retry)) {
+    problems.push(`LEADER_ELECTION_LEASE_DURATION > LEADER_ELECTION_RENEW_DEADLINE > LEADER_ELECTION_RETRY_PERIOD is expected (a leader stops before a standby may take over), got ${lease}, ${renew}, ${retry}`);
+  }
   return problems;
 }
 
@@ -290,10 +422,15 @@ export function readEnvironment(cwd = process.cwd()): Env {
   return { ...fromFile, ...process.env };
 }
 
-/** Variables a child process inherits (PATH, HOME, locale…), without the service's own secrets. */
+/**
+ * Variables a child process inherits (PATH, HOME, locale…), without the service's own secrets
+ * and without the store's settings: a transcoder never talks to the store (DESIGN 2), and
+ * STORE=appwrite without its key would not even validate there.
+ */
 export function inheritedEnvironment(env: Env): Record<string, string> {
-  const secret = /^(APPWRITE_API_KEY|API_KEY|API_KEY_HASHES|SENTRY_DSN)$/;
+  const secret = /^(APPWRITE_API_KEY|API_KEY|API_KEY_HASHES|SENTRY_DSN|PROGRESS_SECRET)$/;
+  const store = /^(STORE|APPWRITE_\w+)$/;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !secret.test(k)) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !secret.test(k) && !store.test(k)) out[k] = v;
   return out;
 }

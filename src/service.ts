@@ -27,6 +27,7 @@ import { hlsFiles } from './gateway/hls-files.ts';
 import { createMetrics, type Metrics } from './gateway/metrics.ts';
 import { instrumentStore } from './jobs/instrumented-store.ts';
 import { sweepTemp } from './maintenance/files.ts';
+import { appwriteStoreOptions, createAppwriteStore } from './jobs/appwrite-store.ts';
 import { createSqliteStore } from './jobs/sqlite-store.ts';
 import type { JobStore } from './jobs/store.ts';
 import type { Logger } from './log.ts';
@@ -42,8 +43,13 @@ export function storeFile(settings: Settings): string {
   return path.join(settings.STORAGE_PATH, 'vcs.sqlite');
 }
 
+/** Where the videos live, for logs: the SQLite file, or the Appwrite table. */
+export function storeLabel(settings: Settings): string {
+  return settings.STORE === 'appwrite' ? `${settings.APPWRITE_ENDPOINT} ${settings.DATABASE_ID}/${settings.COLLECTION_ID}` : storeFile(settings);
+}
+
 export async function openStore(settings: Settings, now: () => number = Date.now): Promise<JobStore> {
-  const store = createSqliteStore({ file: storeFile(settings), now });
+  const store = settings.STORE === 'appwrite' ? createAppwriteStore(appwriteStoreOptions(settings)) : createSqliteStore({ file: storeFile(settings), now });
   await store.init();
   return store;
 }
@@ -120,6 +126,7 @@ export interface RunningService {
 }
 
 export async function startService(settings: Settings, env: Env, log: Logger): Promise<RunningService> {
+  if (settings.RUNNER !== 'local') throw new Error('RUNNER=kubernetes runs as vcs controller (plus vcs gateway); vcs serve runs encodes as local processes (RUNNER=local)');
   const now = Date.now;
   await ensureFolders(settings);
   const rawStore = await openStore(settings, now);
@@ -204,7 +211,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     const { removed, bytesFreed } = await sweepTemp({ tempPath: settings.TEMP_PATH, hlsPath: settings.HLS_PATH, olderThanMs: settings.CLEANUP_TEMP_AFTER, now: now(), active });
     if (removed.length) log.info({ removed: removed.length, bytesFreed }, 'stale temp files removed');
   }
-  log.info({ port: settings.PORT, publicUrl: settings.PUBLIC_URL, store: storeFile(settings), hls: settings.HLS_PATH }, 'service started');
+  log.info({ port: settings.PORT, publicUrl: settings.PUBLIC_URL, store: storeLabel(settings), hls: settings.HLS_PATH }, 'service started');
 
   return {
     server,

@@ -8,7 +8,7 @@ import type { JobStore } from '../jobs/store.ts';
 import type { VideoJob } from '../jobs/model.ts';
 import { packageUrls } from '../jobs/urls.ts';
 import type { Action } from './actions.ts';
-import type { Runner } from './runner.ts';
+import { RunnerUnavailableError, type Runner } from './runner.ts';
 
 export interface ApplyContext {
   store: JobStore;
@@ -37,6 +37,8 @@ async function startRun(ctx: ApplyContext, video: VideoJob, jobName: string): Pr
   try {
     await ctx.runner.start(ctx.jobSpec(video, jobName));
   } catch (err) {
+    // Unreachable runner: the video stays processing; the next pass finds the run or restarts it.
+    if (err instanceof RunnerUnavailableError) throw err;
     // Could not even start (e.g. the API server refused the Job): a retryable failure.
     await ctx.store.transition(video.wp_post_id, 'failed', {
       error_message: `could not start the transcoder: ${(err as Error).message}`,

@@ -8,7 +8,7 @@ import type { JobStore } from '../jobs/store.ts';
 import type { ReconcileSettings } from './actions.ts';
 import { applyAction, type ApplyContext } from './apply.ts';
 import { reconcile } from './reconcile.ts';
-import type { Runner } from './runner.ts';
+import { RunnerUnavailableError, type Runner } from './runner.ts';
 
 export type WorkerState = 'idle' | 'checking' | 'processing' | 'paused' | 'stopped';
 
@@ -82,7 +82,8 @@ export function createController(opts: ControllerOptions): Controller {
         await applyAction(action, ctx);
       } catch (err) {
         state.lastError = (err as Error).message;
-        log.error({ err, action: action.kind }, 'controller action failed; the next pass will look again');
+        if (err instanceof RunnerUnavailableError) log.warn({ err: err.message, action: action.kind }, 'action not applied: the runner cannot be reached; the next pass will look again');
+        else log.error({ err, action: action.kind }, 'controller action failed; the next pass will look again');
       }
     }
     // A retried video is pending only now: look again at once instead of a WORKER_INTERVAL later.
@@ -101,7 +102,9 @@ export function createController(opts: ControllerOptions): Controller {
       } catch (err) {
         state.lastError = (err as Error).message;
         state.status = stopped ? 'stopped' : 'idle';
-        log.error({ err }, 'controller pass failed; will try again');
+        // An unreachable runner (API server) is an expected state, not a bug: no stack trace.
+        if (err instanceof RunnerUnavailableError) log.warn({ err: err.message }, 'pass skipped: the runner cannot be reached; will try again');
+        else log.error({ err }, 'controller pass failed; will try again');
       }
     } while (again && !stopped);
   }

@@ -24,6 +24,18 @@ export interface RunStatus {
   permanent?: boolean;
 }
 
+/**
+ * The runner cannot tell now (e.g. the Kubernetes API server is unreachable): nothing is known
+ * about the run, so nothing may be decided from it. The controller leaves the video as it is and
+ * looks again at the next pass; it never fails a video for this.
+ */
+export class RunnerUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RunnerUnavailableError';
+  }
+}
+
 export interface Runner {
   /** Starts a run. Idempotent by job name: starting a name that exists adopts it. */
   start(job: JobSpec): Promise<void>;

@@ -20,6 +20,8 @@ export interface HealthReport {
   worker: Pick<WorkerStatus, 'status' | 'lastRun' | 'jobsProcessed'> | null;
   storage: { available: string; used: string; availableBytes: number; usedBytes: number };
   store: { kind: string; connected: boolean; lastPing: string | null };
+  /** The original plan's key; present when STORE=appwrite. */
+  appwrite?: { connected: boolean; lastPing: string | null };
   ffmpeg: { available: boolean; version: string | null };
 }
 
@@ -67,21 +69,25 @@ export function createHealth(deps: HealthDeps): HealthReporter {
       return { available: false, version: null };
     }
   });
+  /** Why the last ping failed (the store's own words, e.g. "Appwrite unavailable (ping): 500 …"). */
+  let pingError = '';
   const ping = async () => {
     try {
       await deps.store.ping();
       lastPing = new Date().toISOString();
       return true;
-    } catch {
+    } catch (err) {
+      pingError = (err as Error).message;
       return false;
     }
   };
+  const unreachable = () => `store unreachable: ${pingError}`;
   return {
     async report() {
       const [connected, used, ff, fs] = await Promise.all([ping(), usage(), ffmpeg(), statfs(deps.hlsPath).catch(() => null)]);
       const available = fs ? fs.bavail * fs.bsize : 0;
       const reasons: string[] = [];
-      if (!connected) reasons.push('store unreachable');
+      if (!connected) reasons.push(unreachable());
       if (!ff.available) reasons.push('ffmpeg not available');
       if (!fs) reasons.push('HLS_PATH not readable');
       const worker = deps.worker?.();
@@ -93,6 +99,7 @@ export function createHealth(deps: HealthDeps): HealthReporter {
         worker: worker ? { status: worker.status, lastRun: worker.lastRun, jobsProcessed: worker.jobsProcessed } : null,
         storage: { available: formatBytes(available), used: formatBytes(used), availableBytes: available, usedBytes: used },
         store: { kind: deps.storeKind, connected, lastPing },
+        ...(deps.storeKind === 'appwrite' ? { appwrite: { connected, lastPing } } : {}),
         ffmpeg: ff,
       };
     },
@@ -103,7 +110,7 @@ export function createHealth(deps: HealthDeps): HealthReporter {
     ffmpeg,
     async ready() {
       const connected = await ping();
-      return { ready: connected, reasons: connected ? [] : ['store unreachable'] };
+      return { ready: connected, reasons: connected ? [] : [unreachable()] };
     },
   };
 }

@@ -62,7 +62,7 @@ export const OPENAPI = {
         type: 'object',
         properties: { success: { type: 'boolean' }, message: { type: 'string' }, wp_post_id: { type: 'integer' }, position_in_queue: { type: 'integer', nullable: true } },
       },
-      Health: { type: 'object', description: 'status, uptime, version, worker, storage, store, ffmpeg' },
+      Health: { type: 'object', description: 'status, reasons, uptime, version, worker, storage, store, appwrite (STORE=appwrite), ffmpeg' },
     },
   },
   paths: {

@@ -49,7 +49,12 @@ test('bad values: every problem named with the variable and what was expected', 
 test('cross checks: segments a multiple of the keyframe interval; ladder order', () => {
   assert.equal(problemsOf({ SEGMENT_DURATION: '7' }), ['SEGMENT_DURATION must be a multiple of KEYFRAME_INTERVAL (2) so every segment starts on a keyframe, got 7']);
   assert.match(problemsOf({ MEDIUM_RESOLUTION: '1200' })[0] ?? '', /HIGH_RESOLUTION > MEDIUM_RESOLUTION > LOW_RESOLUTION/);
-  assert.equal(problemsOf({ STORE: 'appwrite' }), ['STORE must be one of sqlite, got "appwrite"']);
+  assert.equal(problemsOf({ STORE: 'appwrite' }), ['STORE=appwrite needs APPWRITE_ENDPOINT, APPWRITE_PROJECT_ID, APPWRITE_API_KEY']);
+  assert.equal(problemsOf({ STORE: 'appwrite', APPWRITE_ENDPOINT: 'https://aw.example', APPWRITE_PROJECT_ID: 'p', APPWRITE_API_KEY: 'k' }), [
+    'APPWRITE_ENDPOINT must end in /v1 (the API version), got "https://aw.example"',
+  ]);
+  assert.equal(problemsOf({ STORE: 'appwrite', APPWRITE_ENDPOINT: 'https://aw.example/v1', APPWRITE_PROJECT_ID: 'p', APPWRITE_API_KEY: 'k' }), []);
+  assert.equal(problemsOf({ STORE: 'mongo' }), ['STORE must be one of sqlite, appwrite, got "mongo"']);
 });
 
 test('bit rates', () => {
@@ -74,6 +79,7 @@ test('the README configuration table lists every setting', () => {
 
 test('secrets are not passed on to child processes', () => {
   assert.equal(inheritedEnvironment({ PATH: '/bin', API_KEY: 'k', APPWRITE_API_KEY: 'a', HOME: '/root' }), { PATH: '/bin', HOME: '/root' });
+  assert.equal(inheritedEnvironment({ PATH: '/bin', STORE: 'appwrite', APPWRITE_ENDPOINT: 'https://aw.example/v1', APPWRITE_TIMEOUT: '1000' }), { PATH: '/bin' }, 'nor the store’s settings');
 });
 
 test('the CLI stops at start with the message when a setting is bad', async () => {
