@@ -47,7 +47,7 @@ export function buildCli(argv: string[], env: Env): Argv {
         );
       },
     )
-    .command('serve', 'Run the whole service in one process: controller, local runner, HTTP (health, HLS files)', {}, async () => {
+    .command('serve', 'Run the whole service in one process: controller, local runner, API, health, metrics, HLS files', {}, async () => {
       const settings = settingsOrExit(env);
       const log = createLogger(settings);
       const { startService } = await import('./service.ts');
