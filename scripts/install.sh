@@ -19,7 +19,9 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null || [ "$(ffm
   echo "install: FFmpeg (Debian package)"
   apt_install ffmpeg
 fi
-if ! ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx264; then
+# Read the whole list first: `grep -q` closing the pipe early would fail the pipeline (pipefail).
+encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null || true)
+if ! grep -q libx264 <<<"$encoders"; then
   echo "install: FFmpeg has no libx264 encoder" >&2
   exit 1
 fi
