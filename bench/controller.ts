@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { inheritedEnvironment, loadConfig } from '../src/config.ts';
 import { ladderFromSettings } from '../src/contract.ts';
 import { localJobSpec } from '../src/controller/apply.ts';
-import { createController } from '../src/controller/controller.ts';
+import { createController, reconcileSettings } from '../src/controller/controller.ts';
 import { createLocalRunner } from '../src/controller/local-runner.ts';
 import { reconcile } from '../src/controller/reconcile.ts';
 import { createSqliteStore } from '../src/jobs/sqlite-store.ts';
@@ -25,12 +25,7 @@ import { VCS_BIN } from '../src/service.ts';
 
 const { values } = parseArgs({ options: { videos: { type: 'string', default: '10000' }, starts: { type: 'string', default: '15' } } });
 const settings = loadConfig({});
-const reconcileSettings = {
-  maxConcurrentJobs: settings.MAX_CONCURRENT_JOBS,
-  processingTimeoutMs: settings.PROCESSING_TIMEOUT,
-  retryFailedAfterMs: settings.RETRY_FAILED_AFTER,
-  maxRetries: settings.MAX_RETRIES,
-};
+const rules = reconcileSettings(settings);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
@@ -52,11 +47,11 @@ async function measurePass(store: JobStore, rounds = 30) {
     const now = Date.now();
     const paused = await store.isPaused();
     const processing = await store.listProcessing();
-    const pending = await store.listPending(reconcileSettings.maxConcurrentJobs);
-    const failed = await store.listRetryable(new Date(now - reconcileSettings.retryFailedAfterMs).toISOString(), reconcileSettings.maxRetries, 100);
+    const pending = await store.listPending(rules.maxConcurrentJobs);
+    const failed = await store.listRetryable(new Date(now - rules.retryFailedAfterMs).toISOString(), rules.maxRetries, 100);
     queries.push(ms(t0));
     const t1 = process.hrtime.bigint();
-    reconcile({ now, paused, pending, processing, failed, runs: [] }, reconcileSettings);
+    reconcile({ now, paused, pending, processing, failed, runs: [] }, rules);
     decide.push(ms(t1));
     heap = Math.max(heap, process.memoryUsage().heapUsed - heap0);
   }
@@ -76,7 +71,7 @@ async function passBenchmark(n: number) {
   const all = await store.listPending(n);
   const allMs = ms(t1);
   const t2 = process.hrtime.bigint();
-  reconcile({ now: Date.now(), paused: false, pending: all, processing: [], failed: [], runs: [] }, reconcileSettings);
+  reconcile({ now: Date.now(), paused: false, pending: all, processing: [], failed: [], runs: [] }, rules);
   const reconcileAllMs = ms(t2);
   await store.close();
   await rm(dir, { recursive: true, force: true });
@@ -113,7 +108,7 @@ async function startLatency(n: number): Promise<number[]> {
     log,
     now: Date.now,
     intervalMs: settings.WORKER_INTERVAL,
-    settings: reconcileSettings,
+    settings: rules,
     apply: { publicUrl: settings.PUBLIC_URL, jobSpec: localJobSpec({ hlsPath: path.join(dir, 'hls'), tempPath: path.join(dir, 'temp') }, ladderFromSettings(settings), null) },
   });
   controller.start();

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { inheritedEnvironment, type Env, type Settings } from './config.ts';
 import { ladderFromSettings } from './contract.ts';
 import { localJobSpec } from './controller/apply.ts';
-import { createController, type Controller } from './controller/controller.ts';
+import { createController, reconcileSettings, type Controller } from './controller/controller.ts';
 import { createLocalRunner } from './controller/local-runner.ts';
 import { createProgressReceiver, createProgressTokens } from './controller/progress.ts';
 import type Koa from 'koa';
@@ -161,12 +161,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     log: log.child({ part: 'controller' }),
     now,
     intervalMs: settings.WORKER_INTERVAL,
-    settings: {
-      maxConcurrentJobs: settings.MAX_CONCURRENT_JOBS,
-      processingTimeoutMs: settings.PROCESSING_TIMEOUT,
-      retryFailedAfterMs: settings.RETRY_FAILED_AFTER,
-      maxRetries: settings.MAX_RETRIES,
-    },
+    settings: reconcileSettings(settings),
     apply: {
       publicUrl: settings.PUBLIC_URL,
       jobSpec: localJobSpec(

@@ -3,6 +3,7 @@
  * WORKER_INTERVAL, at once when a run changes phase or a job is enqueued in this process (`poke`),
  * and never twice at the same time (pokes during a pass collapse into one more pass).
  */
+import type { Settings } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { ReconcileSettings } from './actions.ts';
@@ -18,6 +19,16 @@ export interface WorkerStatus {
   jobsProcessed: number;
   jobsFailed: number;
   lastError: string | null;
+}
+
+/** The reconcile rules' settings, from the configuration. */
+export function reconcileSettings(s: Pick<Settings, 'MAX_CONCURRENT_JOBS' | 'PROCESSING_TIMEOUT' | 'RETRY_FAILED_AFTER' | 'MAX_RETRIES'>): ReconcileSettings {
+  return {
+    maxConcurrentJobs: s.MAX_CONCURRENT_JOBS,
+    processingTimeoutMs: s.PROCESSING_TIMEOUT,
+    retryFailedAfterMs: s.RETRY_FAILED_AFTER,
+    maxRetries: s.MAX_RETRIES,
+  };
 }
 
 export interface ControllerOptions {

@@ -20,7 +20,7 @@ import { createMetrics } from '../gateway/metrics.ts';
 import { instrumentStore } from '../jobs/instrumented-store.ts';
 import type { Logger } from '../log.ts';
 import { ensureFolders, listen, openStore } from '../service.ts';
-import { createController, type Controller } from './controller.ts';
+import { createController, reconcileSettings, type Controller } from './controller.ts';
 import { createControllerApp } from './http.ts';
 import { buildJobManifest, instanceSelector, podJobSpec } from './job-manifest.ts';
 import { kubeClients } from './kube-client.ts';
@@ -75,12 +75,7 @@ export async function startController(settings: Settings, log: Logger, hooks: Co
     log: log.child({ part: 'controller' }),
     now,
     intervalMs: settings.WORKER_INTERVAL,
-    settings: {
-      maxConcurrentJobs: settings.MAX_CONCURRENT_JOBS,
-      processingTimeoutMs: settings.PROCESSING_TIMEOUT,
-      retryFailedAfterMs: settings.RETRY_FAILED_AFTER,
-      maxRetries: settings.MAX_RETRIES,
-    },
+    settings: reconcileSettings(settings),
     apply: {
       publicUrl: settings.PUBLIC_URL,
       jobSpec: podJobSpec({ hlsPath: settings.HLS_PATH, tempPath: settings.TEMP_PATH }, ladderFromSettings(settings), {
