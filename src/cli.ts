@@ -77,6 +77,9 @@ export function buildCli(argv: string[], env: Env): Argv {
     .command('gateway', 'Run the HTTP side alone: API, health, metrics, HLS files (the controller runs elsewhere)', {}, async () => {
       const settings = settingsOrExit(env);
       const log = createLogger(settings);
+      const { workerCount, isClusterPrimary, superviseWorkers } = await import('./gateway/workers.ts');
+      const workers = workerCount(settings.GATEWAY_WORKERS);
+      if (workers > 1 && isClusterPrimary()) return superviseWorkers(workers, log);
       const { startGateway } = await import('./service.ts');
       const gateway = await startGateway(settings, log).catch((err: Error) => {
         log.fatal({ err: err.message }, 'gateway could not start');

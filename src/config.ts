@@ -264,6 +264,7 @@ export const SETTINGS = {
   API_KEY_HASHES: s({ default: '', parse: list(sha256Hex), description: 'More accepted keys, as SHA-256 hex hashes, comma-separated (for rotation; vcs apikey generate prints one)' }),
   REQUIRE_AUTH_FOR_READS: s({ default: 'false', parse: boolean, description: 'Also require the API key for GET /api/post/:id and GET /api/stats' }),
   TRUST_PROXY: s({ default: 'false', parse: boolean, description: 'Take the client address from X-Forwarded-For (behind an ingress or reverse proxy)' }),
+  GATEWAY_WORKERS: s({ default: '1', parse: integer(0, 64), description: 'Processes of vcs gateway behind one port (node:cluster); 0 means one per CPU' }),
   HLS_RATE_LIMIT: s({ default: '100', parse: integer(0, 1_000_000), description: 'HLS file requests per minute per client address; 0 turns the limit off (e.g. behind a CDN)' }),
   DASHBOARD_RATE_LIMIT: s({ default: '1000', parse: integer(0, 1_000_000), description: 'Dashboard requests per hour per client address; 0 turns the limit off' }),
   ALLOWED_REFERERS: s({ default: '', parse: list(hostName), description: 'Hotlink protection: hosts allowed in the Referer of HLS requests, comma-separated; empty allows all' }),

@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { workerCount } from '../../src/gateway/workers.ts';
+import { freePort, waitFor } from '../support/service.ts';
+import { VCS_BIN } from '../support/vcs.ts';
+
+test('GATEWAY_WORKERS: 0 means one per CPU', () => {
+  assert.is(workerCount(0), os.availableParallelism());
+  assert.is(workerCount(3), 3);
+});
+
+test('vcs gateway with 2 workers serves on one port and stops cleanly on SIGTERM', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-workers-'));
+  const port = await freePort();
+  await mkdir(path.join(dir, 'hls', '1'), { recursive: true });
+  await writeFile(path.join(dir, 'hls', '1', 'master.m3u8'), '#EXTM3U\n');
+  const child = spawn(process.execPath, [VCS_BIN, 'gateway'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    await waitFor(() => fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false), 20_000, 'the gateway');
+    for (let i = 0; i < 20; i++) assert.is((await fetch(`http://127.0.0.1:${port}/storage/hls/1/master.m3u8`)).status, 200);
+    await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 2, 10_000, 'two workers');
+    assert.match(out, /"workers":2,"msg":"gateway workers started"/);
+  } finally {
+    child.kill('SIGTERM');
+    assert.is(await exited, 0);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
