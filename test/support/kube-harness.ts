@@ -4,7 +4,7 @@
  * store on that folder, a source server, and `vcs controller` as real child processes (so a
  * restart is a kill, as in a cluster).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobStore } from '../../src/jobs/store.ts';
@@ -12,7 +12,7 @@ import { startKubeApi, type FakeKubeApi } from './kube-api-server.ts';
 import { startCluster, type SimulatedCluster } from './kube-cluster.ts';
 import { freePort, openStoreFile, waitFor } from './service.ts';
 import { startServer, type TestServer } from './http-server.ts';
-import { ROOT, VCS_BIN } from './vcs.ts';
+import { spawnVcs, VCS_BIN } from './vcs.ts';
 
 export const NAMESPACE = 'video';
 export const PVC = 'vcs-media';
@@ -110,21 +110,13 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
       };
     },
     async startController(env) {
-      const child = spawn(process.execPath, [VCS_BIN, 'controller'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let text = '';
-      child.stdout!.on('data', (d) => (text += d));
-      child.stderr!.on('data', (d) => (text += d));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const { child, output, exited } = spawnVcs('controller', env);
       const url = `http://127.0.0.1:${env.CONTROLLER_PORT}`;
       const proc: ControllerProcess = {
         name: env.LEADER_ELECTION_IDENTITY ?? 'controller',
         child,
         url,
-        output: () => text,
+        output,
         exited,
         async kill() {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -139,7 +131,7 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
       await waitFor(
         async () =>
           (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) ||
-          (child.exitCode !== null ? Promise.reject(new Error(`controller exited: ${text}`)) : false),
+          (child.exitCode !== null ? Promise.reject(new Error(`controller exited: ${output()}`)) : false),
         20_000,
         'the controller’s /healthz',
       );

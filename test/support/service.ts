@@ -1,9 +1,9 @@
 /** `vcs serve` as a child process on a free port, with helpers to drive and watch it. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
-import { VCS_BIN, ROOT, runVcs } from './vcs.ts';
+import { runVcs, spawnVcs } from './vcs.ts';
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -23,18 +23,10 @@ export interface ServeProcess {
 
 export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
   const port = Number(env.PORT);
-  const child = spawn(process.execPath, [VCS_BIN, 'serve'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout!.on('data', (d) => (text += d));
-  child.stderr!.on('data', (d) => (text += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, output, exited } = spawnVcs('serve', env);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) || (child.exitCode !== null ? Promise.reject(new Error(`serve exited: ${text}`)) : false), 20_000);
-  return { child, port, url, output: () => text, exited };
+  await waitFor(async () => (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) || (child.exitCode !== null ? Promise.reject(new Error(`serve exited: ${output()}`)) : false), 20_000);
+  return { child, port, url, output, exited };
 }
 
 export async function waitFor<T>(check: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs: number, what = 'condition'): Promise<T> {

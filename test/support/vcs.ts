@@ -38,3 +38,24 @@ export function resultOf(run: VcsRun): any {
     throw new Error(`no result JSON (exit ${run.code}); stderr:\n${run.stderr.slice(-2000)}`);
   }
 }
+
+export interface VcsDaemon {
+  child: import('node:child_process').ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** A long-running `vcs <command>` (serve, controller, gateway) with its output collected. */
+export function spawnVcs(command: string, env: Record<string, string>): VcsDaemon {
+  const child = spawn(process.execPath, [VCS_BIN, command], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d) => (text += d));
+  child.stderr!.on('data', (d) => (text += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
