@@ -13,15 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { inheritedEnvironment, loadConfig } from '../src/config.ts';
+import { loadConfig, readEnvironment, systemEnvironment, transcoderSettingsEnvironment } from '../src/config.ts';
 import { ladderFromSettings } from '../src/contract.ts';
-import { localJobSpec } from '../src/controller/apply.ts';
+import { jobSpecOn } from '../src/controller/apply.ts';
 import { createController, reconcileSettings } from '../src/controller/controller.ts';
 import { createLocalRunner } from '../src/controller/local-runner.ts';
 import { reconcile } from '../src/controller/reconcile.ts';
 import { createSqliteStore } from '../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../src/jobs/store.ts';
-import { VCS_BIN } from '../src/service.ts';
+import { VCS_BIN } from '../src/roots/wiring.ts';
 
 const { values } = parseArgs({ options: { videos: { type: 'string', default: '10000' }, starts: { type: 'string', default: '15' } } });
 const settings = loadConfig({});
@@ -94,9 +94,10 @@ async function startLatency(n: number): Promise<number[]> {
   await store.init();
   const log = pino({ level: 'silent' });
   let firstLine: (() => void) | null = null;
+  const volume = { hlsPath: path.join(dir, 'hls'), tempPath: path.join(dir, 'temp') };
   const runner = createLocalRunner({
     command: { bin: process.execPath, args: [VCS_BIN, 'transcode'] },
-    baseEnv: inheritedEnvironment(process.env),
+    baseEnv: { ...systemEnvironment(readEnvironment()), ...transcoderSettingsEnvironment(settings, 'local') },
     runsDir: path.join(dir, 'runs'),
     maxRunning: settings.MAX_CONCURRENT_JOBS,
     log,
@@ -109,7 +110,7 @@ async function startLatency(n: number): Promise<number[]> {
     now: Date.now,
     intervalMs: settings.WORKER_INTERVAL,
     settings: rules,
-    apply: { publicUrl: settings.PUBLIC_URL, jobSpec: localJobSpec({ hlsPath: path.join(dir, 'hls'), tempPath: path.join(dir, 'temp') }, ladderFromSettings(settings), null) },
+    apply: { publicUrl: settings.PUBLIC_URL, volume, jobSpec: jobSpecOn(volume, ladderFromSettings(settings), null) },
   });
   controller.start();
   const latencies: number[] = [];

@@ -24,11 +24,11 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import Koa from 'koa';
 import { loadConfig, type Settings } from '../src/config.ts';
-import { createApp } from '../src/gateway/app.ts';
 import { hlsFiles } from '../src/gateway/hls-files.ts';
 import { createHealth } from '../src/gateway/health.ts';
 import { createLogger } from '../src/log.ts';
-import { ensureFolders, gatewayDeps, openStore } from '../src/service.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
+import { ensureFolders, openStore, publicApp } from '../src/roots/wiring.ts';
 import { bigSegment, makePackage } from './gateway/hls-package.ts';
 import { ensureTools, startNginx } from './gateway/tools.ts';
 import { wrk, type WrkResult } from './gateway/wrk.ts';
@@ -50,12 +50,13 @@ const rounds = Number(values.rounds);
 /** Errors a client that hangs up mid-response causes (wrk does at the end of every run). */
 const CLIENT_GONE = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
 
-/** The production gateway app: createApp with gatewayDeps, as `vcs gateway` builds it. */
+/** The production gateway app: publicApp, as `vcs gateway` builds it. */
 async function startGatewayApp(settings: Settings) {
   const log = createLogger(settings, { destination: pino.destination({ dest: '/dev/null', sync: false }) });
   const store = await openStore(settings);
   const health = createHealth({ store, storeKind: settings.STORE, hlsPath: settings.HLS_PATH, ffmpegPath: settings.FFMPEG_PATH, version: 'bench', startedAt: Date.now() });
-  const served = await listenLocal(createApp(gatewayDeps(settings, store, log, health)));
+  const metrics = createMetrics({ videos: async () => ({ counts: await store.countByStatus(), paused: await store.isPaused() }) });
+  const served = await listenLocal(publicApp(settings, { store, log, health, metrics }));
   return { ...served, close: () => served.close().then(() => store.close()) };
 }
 

@@ -3,8 +3,8 @@
  * configuration once, builds what it needs and hands over.
  */
 import yargs, { type Argv } from 'yargs';
-import { ConfigError, loadConfig, readEnvironment, type Env, type Settings } from './config.ts';
-import { createLogger } from './log.ts';
+import { ConfigError, loadConfig, printableSettings, readEnvironment, type Env, type Settings } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
 
 function settingsOrExit(env: Env): Settings {
   try {
@@ -16,6 +16,35 @@ function settingsOrExit(env: Env): Settings {
     }
     throw err;
   }
+}
+
+/**
+ * A long-running command: starts it, or logs why it could not start (exit 1); on SIGTERM/SIGINT
+ * closes it once and exits 0; the logs are flushed before every exit.
+ */
+async function runDaemon(log: Logger, what: string, start: () => Promise<{ close(): Promise<void> }>, stopping?: string): Promise<void> {
+  let running: { close(): Promise<void> };
+  try {
+    running = await start();
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, `${what} could not start`);
+    log.flush();
+    process.exitCode = 1;
+    return;
+  }
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, stopping ?? 'shutting down');
+    void running.close().then(() => {
+      log.info('stopped');
+      log.flush();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 export function buildCli(argv: string[], env: Env): Argv {
@@ -47,68 +76,31 @@ export function buildCli(argv: string[], env: Env): Argv {
         );
       },
     )
-    .command('serve', 'Run the whole service in one process: controller, local runner, API, health, metrics, HLS files', {}, async () => {
+    .command('serve', 'Run the whole service in one process: controller, local runner, API, health, HLS files; metrics on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);
       const log = createLogger(settings);
-      const { startService } = await import('./service.ts');
-      let service;
-      try {
-        service = await startService(settings, env, log);
-      } catch (err) {
-        log.fatal({ err: (err as Error).message }, 'service could not start');
-        process.exitCode = 1;
-        return;
-      }
-      const running = service;
-      let closing = false;
-      const shutdown = (signal: string) => {
-        if (closing) return;
-        closing = true;
-        log.info({ signal }, 'shutting down: no new work; running encodes are stopped and will be run again at the next start');
-        void running.close().then(() => {
-          log.info('stopped');
-          log.flush();
-          process.exit(0);
-        });
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
+      const { startService } = await import('./roots/serve.ts');
+      await runDaemon(log, 'service', () => startService(settings, env, log), 'shutting down: no new work; running encodes are stopped and will be run again at the next start');
     })
-    .command('gateway', 'Run the HTTP side alone: API, health, metrics, HLS files (the controller runs elsewhere)', {}, async () => {
+    .command('gateway', 'Run the HTTP side alone: API, health, HLS files; metrics on INTERNAL_PORT (the controller runs elsewhere)', {}, async () => {
       const settings = settingsOrExit(env);
       const log = createLogger(settings);
       const { workerCount, isClusterPrimary, superviseWorkers } = await import('./gateway/workers.ts');
       const workers = workerCount(settings.GATEWAY_WORKERS);
       if (workers > 1 && isClusterPrimary()) return superviseWorkers(workers, log);
-      const { startGateway } = await import('./service.ts');
-      const gateway = await startGateway(settings, log).catch((err: Error) => {
-        log.fatal({ err: err.message }, 'gateway could not start');
-        process.exitCode = 1;
-        return null;
-      });
-      if (!gateway) return;
-      const shutdown = () => void gateway.close().then(() => process.exit(0));
-      process.on('SIGTERM', shutdown);
-      process.on('SIGINT', shutdown);
+      const { startGateway } = await import('./roots/gateway.ts');
+      await runDaemon(log, 'gateway', () => startGateway(settings, env, log));
     })
-    .command('controller', 'Run the controller alone (RUNNER=kubernetes): one Job per video, leader-elected; /healthz and /metrics on CONTROLLER_PORT', {}, async () => {
+    .command('controller', 'Run the controller alone (RUNNER=kubernetes): one Job per video, leader-elected; /healthz, /metrics and progress on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);
       const log = createLogger(settings);
-      const { startController } = await import('./controller/main.ts');
+      const { startController } = await import('./roots/controller.ts');
       // Losing the lease stops everything at once; the Deployment starts a fresh standby.
       const onLeadershipLost = () => {
         log.flush();
         process.exit(1);
       };
-      const controller = await startController(settings, log, { onLeadershipLost }).catch((err: Error) => {
-        log.fatal({ err: err.message }, 'controller could not start');
-        process.exitCode = 1;
-        return null;
-      });
-      if (!controller) return;
-      const shutdown = () => void controller.close().then(() => (log.flush(), process.exit(0)));
-      process.on('SIGTERM', shutdown);
-      process.on('SIGINT', shutdown);
+      await runDaemon(log, 'controller', () => startController(settings, env, log, { onLeadershipLost }));
     })
     .command('appwrite', 'The Appwrite store (STORE=appwrite)', (y) =>
       y
@@ -140,13 +132,13 @@ export function buildCli(argv: string[], env: Env): Argv {
           .check((a) => (Number.isSafeInteger(a.id) && a.id > 0 ? true : '--id must be a positive integer')),
       async (args) => {
         const settings = settingsOrExit(env);
-        const { openStore, ensureFolders } = await import('./service.ts');
-        const { enqueue, pokeService } = await import('./enqueue.ts');
+        const { openStore, ensureFolders } = await import('./roots/wiring.ts');
+        const { enqueue, pokeService } = await import('./roots/enqueue.ts');
         await ensureFolders(settings);
         const store = await openStore(settings);
         try {
           const { video, created, position } = await enqueue(store, settings, { id: args.id, source: args.source, title: args.title, priority: args.priority });
-          const poked = await pokeService(settings.PORT);
+          const poked = await pokeService(settings);
           process.stdout.write(
             `${JSON.stringify({ success: true, message: created ? 'Job queued for processing' : 'Job queued again', wp_post_id: video.wp_post_id, position_in_queue: position, service_notified: poked })}\n`,
           );
@@ -164,7 +156,7 @@ export function buildCli(argv: string[], env: Env): Argv {
       (y) => y.option('id', { type: 'number', describe: 'wp_post_id' }),
       async (args) => {
         const settings = settingsOrExit(env);
-        const { openStore, ensureFolders } = await import('./service.ts');
+        const { openStore, ensureFolders } = await import('./roots/wiring.ts');
         await ensureFolders(settings);
         const store = await openStore(settings);
         try {
@@ -176,13 +168,19 @@ export function buildCli(argv: string[], env: Env): Argv {
         }
       },
     )
-    .command('config', 'Check the configuration and print the effective settings (secrets hidden)', {}, () => {
-      const settings = settingsOrExit(env);
-      const shown = Object.fromEntries(
-        Object.entries(settings).map(([k, v]) => [k, /KEY|DSN|SECRET|TOKEN/.test(k) && v !== undefined ? '[set]' : v]),
-      );
-      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-    })
+    .command(
+      'config',
+      'Check the configuration and print the effective settings (secrets hidden)',
+      (y) => y.option('example', { type: 'boolean', describe: 'print a .env.example with every setting, its default and what it does' }),
+      async (args) => {
+        if (args.example) {
+          const { renderEnvExample } = await import('./reference.ts');
+          return void process.stdout.write(renderEnvExample());
+        }
+        const settings = settingsOrExit(env);
+        process.stdout.write(`${JSON.stringify(printableSettings(settings), null, 2)}\n`);
+      },
+    )
     .demandCommand(1, 'Name a command; see vcs --help')
     .strict()
     .recommendCommands()

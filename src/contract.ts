@@ -4,7 +4,7 @@
  * Both sides import this module; nothing else defines these names.
  */
 import type { Settings } from './config.ts';
-import type { Step } from './jobs/steps.ts';
+import type { Step } from './steps.ts';
 
 export const JOB_ENV = {
   jobName: 'VCS_JOB_NAME',

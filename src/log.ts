@@ -3,10 +3,14 @@
  * (the code never logs them on purpose).
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
-import type { Settings } from './config.ts';
+import { SECRET_SETTINGS, type Settings } from './config.ts';
 
 export type { Logger };
 
+/**
+ * Every secret setting wherever a settings object or an environment is logged, plus the request
+ * and job fields that carry credentials.
+ */
 export const REDACT_PATHS = [
   'apiKey',
   'token',
@@ -14,9 +18,9 @@ export const REDACT_PATHS = [
   'authorization',
   'headers.authorization',
   'req.headers.authorization',
+  // The job contract's progress token (src/contract.ts JOB_ENV.progressToken, a layer above this one).
   'env.VCS_PROGRESS_TOKEN',
-  'env.APPWRITE_API_KEY',
-  'env.API_KEY',
+  ...SECRET_SETTINGS.flatMap((name) => [name, `env.${name}`, `settings.${name}`]),
 ];
 
 export function createLogger(

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { JobSpec, TranscodeOutput } from '../src/contract.ts';
 import { VcsError, vcsError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
-import type { Step } from '../src/jobs/steps.ts';
+import type { Step } from '../src/steps.ts';
 import { buildLadderArgs, buildPosterArgs } from './ffmpeg-args.ts';
 import { planEncode, posterSize, type EncodePlan } from './ladder.ts';
 import { interpretProbe, probeArgs, probeFailure, type SourceInfo } from './probe.ts';

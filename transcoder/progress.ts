@@ -4,7 +4,7 @@
  */
 import type { ProgressReport } from '../src/contract.ts';
 import type { Logger } from '../src/log.ts';
-import { overallProgress, type Step } from '../src/jobs/steps.ts';
+import { overallProgress, type Step } from '../src/steps.ts';
 
 export interface ProgressSink {
   /** `fraction` is the share (0–1) of the current step that is done. */

@@ -3,15 +3,19 @@
  * Observe → compute → act (STYLE 8): only the loop talks to the store and the runner.
  */
 import type { TranscodeOutput } from '../contract.ts';
-import type { Step } from '../jobs/steps.ts';
+import type { Step } from '../steps.ts';
 import type { VideoJob } from '../jobs/model.ts';
 import type { RunStatus } from './runner.ts';
 
 export type Action =
   /** pending → processing and start run `jobName` (attempt = the number after the id). */
   | { kind: 'start'; video: VideoJob; jobName: string }
-  /** processing with no live run (orphan, lost run): start `jobName`, a new attempt, staying in processing. */
-  | { kind: 'restart'; video: VideoJob; jobName: string; reason: string }
+  /**
+   * processing with no live run (orphan, lost run): start `jobName`, a new attempt, staying in
+   * processing (started_at kept, so PROCESSING_TIMEOUT bounds all attempts). `counted`: the lost
+   * attempt counts as a retry (retry_count + 1).
+   */
+  | { kind: 'restart'; video: VideoJob; jobName: string; reason: string; counted: boolean }
   /** A run succeeded: processing → completed with the URLs, then forget the run. */
   | { kind: 'complete'; video: VideoJob; run: RunStatus; output: TranscodeOutput }
   /** A run failed, or processing timed out: processing → failed, stop/forget the run when there is one. */
@@ -20,7 +24,10 @@ export type Action =
   | { kind: 'retry'; video: VideoJob }
   /** A run nobody wants any more (video deleted, re-queued, or superseded): stop it and forget it. */
   | { kind: 'stop'; run: RunStatus; reason: string }
-  /** A finished run whose outcome is already recorded or irrelevant: forget it. */
+  /**
+   * A finished run whose outcome is already recorded or irrelevant: forget it, remove its work
+   * folder, and, when its video was deleted meanwhile, whatever package it may have published.
+   */
   | { kind: 'forget'; run: RunStatus };
 
 export interface Observation {

@@ -1,37 +1,38 @@
 /**
- * Applying one controller action: the only place a pass writes to the store or the runner
- * (STYLE 8). Each kind has its handler in an exhaustive map (STYLE 4).
+ * Applying one controller action: the only place a pass writes to the store, the runner or the
+ * volume (STYLE 8). Each kind has its handler in an exhaustive map (STYLE 4).
+ *
+ * The volume writes are the clean-up no run can do for itself: a forgotten run's work folder (a
+ * run that died uncleanly leaves its download and staging behind), and the package a run may
+ * have published after its video was deleted (the gateway removed the files it saw; a run
+ * stopping at that moment could still publish, and only once it has ended can that be undone).
  */
-import path from 'node:path';
 import type { JobSpec, Ladder } from '../contract.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { VideoJob } from '../jobs/model.ts';
 import { packageUrls } from '../jobs/urls.ts';
+import type { Logger } from '../log.ts';
+import { removePackage, removeWorkFolder } from '../volume/cleanup.ts';
+import { packageDir, resultFile, workDir, type VolumePaths } from '../volume/layout.ts';
 import type { Action } from './actions.ts';
-import { RunnerUnavailableError, type Runner } from './runner.ts';
+import { RunnerUnavailableError, type Runner, type RunStatus } from './runner.ts';
 
 export interface ApplyContext {
   store: JobStore;
   runner: Runner;
   now: () => number;
+  log: Logger;
   publicUrl: string;
+  volume: VolumePaths;
   /** Builds the job contract for a run of `video` named `jobName`. */
   jobSpec: (video: VideoJob, jobName: string) => JobSpec;
   onCompleted?: (video: VideoJob, seconds: number) => void;
-  onFailed?: (video: VideoJob, code: string) => void;
+  onFailed?: (video: VideoJob) => void;
 }
 
 type Handlers = { [K in Action['kind']]: (action: Extract<Action, { kind: K }>, ctx: ApplyContext) => Promise<void> };
 
 const iso = (ctx: ApplyContext) => new Date(ctx.now()).toISOString();
-
-/** A fresh attempt: step and progress reset, the previous failure cleared. */
-const attemptFields = (ctx: ApplyContext, jobName: string) => ({
-  job_name: jobName,
-  compression_step: 'queued' as const,
-  compression_progress: 0,
-  started_at: iso(ctx),
-});
 
 async function startRun(ctx: ApplyContext, video: VideoJob, jobName: string): Promise<void> {
   try {
@@ -50,10 +51,20 @@ async function startRun(ctx: ApplyContext, video: VideoJob, jobName: string): Pr
   }
 }
 
+/** Drops a finished run from the runner, and its work folder from the volume. */
+async function forgetRun(ctx: ApplyContext, run: RunStatus): Promise<void> {
+  await ctx.runner.forget(run.jobName);
+  const freed = await removeWorkFolder(workDir(ctx.volume.tempPath, run.jobName));
+  if (freed > 0) ctx.log.info({ job: run.jobName, videoId: run.videoId, bytesFreed: freed }, 'work folder of a finished run removed');
+}
+
 const handlers: Handlers = {
   async start({ video, jobName }, ctx) {
     const moved = await ctx.store.transition(video.wp_post_id, 'processing', {
-      ...attemptFields(ctx, jobName),
+      job_name: jobName,
+      compression_step: 'queued',
+      compression_progress: 0,
+      started_at: iso(ctx),
       error_message: null,
       error_code: null,
       failed_at_step: null,
@@ -63,8 +74,15 @@ const handlers: Handlers = {
     }, ['pending']);
     await startRun(ctx, moved, jobName);
   },
-  async restart({ video, jobName }, ctx) {
-    const updated = await ctx.store.update(video.wp_post_id, attemptFields(ctx, jobName));
+  async restart({ video, jobName, reason, counted }, ctx) {
+    // started_at stays: PROCESSING_TIMEOUT bounds the whole stay in processing, restarts included.
+    const updated = await ctx.store.update(video.wp_post_id, {
+      job_name: jobName,
+      compression_step: 'queued',
+      compression_progress: 0,
+      ...(counted ? { retry_count: video.retry_count + 1 } : {}),
+    });
+    ctx.log.warn({ videoId: video.wp_post_id, job: jobName, reason, retryCount: updated.retry_count }, 'run restarted');
     await startRun(ctx, updated, jobName);
   },
   async complete({ video, run, output }, ctx) {
@@ -76,7 +94,7 @@ const handlers: Handlers = {
       compression_progress: 100,
       completed_at: iso(ctx),
     }, ['processing']);
-    await ctx.runner.forget(run.jobName);
+    await forgetRun(ctx, run);
     const started = Date.parse(video.started_at ?? '') || ctx.now();
     ctx.onCompleted?.(done, (ctx.now() - started) / 1000);
   },
@@ -89,8 +107,8 @@ const handlers: Handlers = {
       retryable,
       failed_at: iso(ctx),
     }, ['processing']);
-    if (run && run.phase !== 'running') await ctx.runner.forget(run.jobName);
-    ctx.onFailed?.(failed, code);
+    if (run && run.phase !== 'running') await forgetRun(ctx, run);
+    ctx.onFailed?.(failed);
   },
   async retry({ video }, ctx) {
     await ctx.store.transition(video.wp_post_id, 'pending', { retry_count: video.retry_count + 1, compression_step: 'queued', compression_progress: 0 }, ['failed']);
@@ -99,7 +117,13 @@ const handlers: Handlers = {
     await ctx.runner.stop(run.jobName, reason);
   },
   async forget({ run }, ctx) {
-    await ctx.runner.forget(run.jobName);
+    await forgetRun(ctx, run);
+    // A run of a video deleted with its files may have published after the gateway removed them.
+    const video = await ctx.store.get(run.videoId);
+    if (video?.compression_status === 'deleted' && video.master_playlist_url === null) {
+      const freed = await removePackage(ctx.volume.hlsPath, run.videoId);
+      if (freed > 0) ctx.log.warn({ videoId: run.videoId, job: run.jobName, dir: packageDir(ctx.volume.hlsPath, run.videoId), bytesFreed: freed }, 'package published by a run of a deleted video removed');
+    }
   },
 };
 
@@ -107,21 +131,17 @@ export function applyAction(action: Action, ctx: ApplyContext): Promise<void> {
   return (handlers[action.kind] as (a: Action, c: ApplyContext) => Promise<void>)(action, ctx);
 }
 
-/** The job contract of one run on this machine's layout (local runner). */
-export function localJobSpec(
-  paths: { hlsPath: string; tempPath: string },
-  ladder: Ladder,
-  progress: { url: string; token: (jobName: string) => string } | null,
-) {
+/** The job contract of one run on the volume's layout (a local run; a pod overrides the result path). */
+export function jobSpecOn(volume: VolumePaths, ladder: Ladder, progress: { url: string; token: (jobName: string) => string } | null) {
   return (video: VideoJob, jobName: string): JobSpec => ({
     jobName,
     videoId: video.wp_post_id,
     sourceUrl: video.original_video_url,
-    outputDir: path.join(paths.hlsPath, String(video.wp_post_id)),
-    workDir: path.join(paths.tempPath, 'work', jobName),
+    outputDir: packageDir(volume.hlsPath, video.wp_post_id),
+    workDir: workDir(volume.tempPath, jobName),
     ladder,
     progressUrl: progress?.url,
     progressToken: progress?.token(jobName),
-    resultPath: path.join(paths.tempPath, 'runs', `${jobName}.result.json`),
+    resultPath: resultFile(volume.tempPath, jobName),
   });
 }

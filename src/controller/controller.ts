@@ -1,7 +1,9 @@
 /**
  * The controller loop: observe (store, then runner) → reconcile (pure) → apply. A pass runs every
- * WORKER_INTERVAL, at once when a run changes phase or a job is enqueued in this process (`poke`),
- * and never twice at the same time (pokes during a pass collapse into one more pass).
+ * WORKER_INTERVAL and soon after a poke (a run changed phase, the API queued something). Passes
+ * never overlap, and pokes are coalesced: those during a pass make one more pass after it, and a
+ * poke within `pokeGapMs` of the last pass's start waits for the gap, so a flood of pokes costs
+ * a few passes (each a handful of store reads), not one pass per poke.
  */
 import type { Settings } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -38,14 +40,16 @@ export interface ControllerOptions {
   now: () => number;
   intervalMs: number;
   settings: ReconcileSettings;
-  apply: Omit<ApplyContext, 'store' | 'runner' | 'now'>;
+  apply: Omit<ApplyContext, 'store' | 'runner' | 'now' | 'log'>;
+  /** Least time between the starts of two passes asked for by pokes. Defaults to 200 ms. */
+  pokeGapMs?: number;
 }
 
 export interface Controller {
   start(): void;
-  /** Asks for a pass as soon as possible. */
+  /** Asks for a pass soon (coalesced with other pokes). */
   poke(): void;
-  /** Resolves after the pass in progress, if any. */
+  /** Resolves once no pass runs and none is scheduled by a poke. */
   idle(): Promise<void>;
   /** Stops taking work: no more passes. Running runs are left to the caller (runner.close()). */
   stop(): Promise<void>;
@@ -55,25 +59,30 @@ export interface Controller {
 export function createController(opts: ControllerOptions): Controller {
   const { store, runner, log, now } = opts;
   const state: WorkerStatus = { status: 'idle', lastRun: null, jobsProcessed: 0, jobsFailed: 0, lastError: null };
+  const pokeGapMs = opts.pokeGapMs ?? 200;
   let inPass: Promise<void> | null = null;
   let again = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  /** A pass a poke asked for, waiting for the gap. */
+  let scheduled: { timer: NodeJS.Timeout; done: Promise<void>; fire: () => void } | null = null;
+  let lastPassStarted = -Infinity;
 
   const ctx: ApplyContext = {
     ...opts.apply,
     store,
     runner,
     now,
+    log,
     onCompleted: (video, seconds) => {
       state.jobsProcessed += 1;
       log.info({ videoId: video.wp_post_id, seconds, totalSize: video.total_size }, 'video completed');
       opts.apply.onCompleted?.(video, seconds);
     },
-    onFailed: (video, code) => {
+    onFailed: (video) => {
       state.jobsFailed += 1;
-      log.warn({ videoId: video.wp_post_id, code, step: video.failed_at_step, retryable: video.retryable }, `video failed: ${video.error_message}`);
-      opts.apply.onFailed?.(video, code);
+      log.warn({ videoId: video.wp_post_id, code: video.error_code, step: video.failed_at_step, retryable: video.retryable }, `video failed: ${video.error_message}`);
+      opts.apply.onFailed?.(video);
     },
   };
 
@@ -108,6 +117,7 @@ export function createController(opts: ControllerOptions): Controller {
   async function loop(): Promise<void> {
     do {
       again = false;
+      lastPassStarted = now();
       try {
         await pass();
       } catch (err) {
@@ -120,15 +130,39 @@ export function createController(opts: ControllerOptions): Controller {
     } while (again && !stopped);
   }
 
+  function runNow(): void {
+    inPass = loop().finally(() => {
+      inPass = null;
+    });
+  }
+
   function poke(): void {
     if (stopped) return;
     if (inPass) {
       again = true;
       return;
     }
-    inPass = loop().finally(() => {
-      inPass = null;
-    });
+    if (scheduled) return;
+    const wait = lastPassStarted + pokeGapMs - now();
+    if (wait <= 0) return runNow();
+    let fire!: () => void;
+    const done = new Promise<void>((resolve) => (fire = resolve));
+    scheduled = {
+      timer: setTimeout(() => {
+        scheduled = null;
+        fire();
+        poke();
+      }, wait),
+      done,
+      fire,
+    };
+  }
+
+  function cancelScheduled(): void {
+    if (!scheduled) return;
+    clearTimeout(scheduled.timer);
+    scheduled.fire();
+    scheduled = null;
   }
 
   return {
@@ -139,11 +173,12 @@ export function createController(opts: ControllerOptions): Controller {
     },
     poke,
     idle: async () => {
-      while (inPass) await inPass;
+      while (inPass || scheduled) await (inPass ?? scheduled?.done);
     },
     async stop() {
       stopped = true;
       clearInterval(timer);
+      cancelScheduled();
       while (inPass) await inPass;
       state.status = 'stopped';
     },

@@ -18,7 +18,8 @@ import type { V1Affinity, V1Job, V1ResourceRequirements, V1Toleration } from '@k
 import type { Settings } from '../config.ts';
 import { DEFAULT_RESULT_PATH, EXIT, jobEnvironment, type JobSpec, type Ladder } from '../contract.ts';
 import type { VideoJob } from '../jobs/model.ts';
-import { localJobSpec } from './apply.ts';
+import type { VolumePaths } from '../volume/layout.ts';
+import { jobSpecOn } from './apply.ts';
 import { parseJobName } from './job-name.ts';
 
 export const CONTAINER_NAME = 'transcoder';
@@ -53,12 +54,8 @@ export function instanceSelector(instance: string): string {
     .join(',');
 }
 
-/** Transcoder settings that are not part of the job contract but still steer it (limits, logs). */
-export const TRANSCODER_SETTINGS = ['MAX_SOURCE_BYTES', 'DOWNLOAD_TIMEOUT', 'MAX_REDIRECTS', 'ALLOW_LOCAL_SOURCES', 'ALLOW_PRIVATE_SOURCES', 'ENABLE_LOGGING', 'LOG_LEVEL'] as const;
-
 export type ManifestSettings = Pick<
   Settings,
-  | (typeof TRANSCODER_SETTINGS)[number]
   | 'STORAGE_PATH'
   | 'KUBE_INSTANCE'
   | 'TRANSCODER_IMAGE'
@@ -81,12 +78,12 @@ export type ManifestSettings = Pick<
 
 /** The job contract of a run inside a pod: paths on the volume, the result as termination message. */
 export function podJobSpec(
-  paths: { hlsPath: string; tempPath: string },
+  volume: VolumePaths,
   ladder: Ladder,
   progress: { url: string; token: (jobName: string) => string } | null,
 ): (video: VideoJob, jobName: string) => JobSpec {
-  const local = localJobSpec(paths, ladder, progress);
-  return (video, jobName) => ({ ...local(video, jobName), resultPath: DEFAULT_RESULT_PATH });
+  const onVolume = jobSpecOn(volume, ladder, progress);
+  return (video, jobName) => ({ ...onVolume(video, jobName), resultPath: DEFAULT_RESULT_PATH });
 }
 
 /** `{ cpu, memory }` without the unset ones; undefined when both are unset. */
@@ -97,12 +94,16 @@ function quantities(cpu: string | undefined, memory: string | undefined): Record
   return Object.keys(out).length ? out : undefined;
 }
 
-/** The Job for `job`. Throws RangeError for a name job-name.ts did not make. */
-export function buildJobManifest(job: JobSpec, s: ManifestSettings): V1Job {
+/**
+ * The Job for `job`. `settingsEnv` are the transcoder settings that steer a run beside the job
+ * contract (limits, logs: config.ts transcoderSettingsEnvironment). Throws RangeError for a name
+ * job-name.ts did not make.
+ */
+export function buildJobManifest(job: JobSpec, settingsEnv: Record<string, string>, s: ManifestSettings): V1Job {
   const parts = parseJobName(job.jobName);
   if (!parts || parts.videoId !== job.videoId) throw new RangeError(`job manifest: ${job.jobName} is not a run name of video ${job.videoId}`);
   const labels = { ...instanceLabels(s.KUBE_INSTANCE), [LABEL.videoId]: String(parts.videoId), [LABEL.attempt]: String(parts.attempt) };
-  const env = { ...jobEnvironment(job), ...Object.fromEntries(TRANSCODER_SETTINGS.map((k) => [k, String(s[k])])) };
+  const env = { ...settingsEnv, ...jobEnvironment(job) };
   const resources: V1ResourceRequirements = {};
   const requests = quantities(s.TRANSCODER_CPU_REQUEST, s.TRANSCODER_MEMORY_REQUEST);
   const limits = quantities(s.TRANSCODER_CPU_LIMIT, s.TRANSCODER_MEMORY_LIMIT);

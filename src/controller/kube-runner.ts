@@ -10,7 +10,10 @@
  *   are reported from their final state until forgotten. While the cache is not synced (the API
  *   server out of reach) list throws RunnerUnavailableError: no pass decides on a stale view.
  * - stop: delete the Job with propagationPolicy Background (the server default for Jobs is Orphan,
- *   which leaves the pod encoding); a 404 is success.
+ *   which leaves the pod encoding); a 404 is success. The run is then reported as running (being
+ *   stopped) while any of its pods still runs — a terminating pod may still write to the volume —
+ *   and as failed ("stopped") once none does, until it is forgotten: only then may the controller
+ *   clean up after it.
  * - After a restart nothing needs recovering: the first list finds the Jobs, and the controller
  *   matches them to its videos by name (job_name) — adoption.
  */
@@ -20,6 +23,7 @@ import type { Logger } from '../log.ts';
 import { apiReason, apiStatus, describeError, isUnavailable, type KubeClients } from './kube-client.ts';
 import { createListWatch } from './kube-watch.ts';
 import { JOB_NAME_LABEL } from './job-manifest.ts';
+import { parseJobName } from './job-name.ts';
 import { isFinished, runStatusOf } from './job-outcome.ts';
 import { RunnerUnavailableError, type Runner, type RunStatus } from './runner.ts';
 
@@ -55,6 +59,8 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
   const forgotten = new Set<string>();
   /** A finished Job's status with its result, read once from its pods. */
   const outcomes = new Map<string, RunStatus>();
+  /** Jobs this runner deleted, until forgotten: reported from their pods (stopping, then stopped). */
+  const stopping = new Map<string, { videoId: number; startedAt: number; reason: string }>();
 
   const jobs = createListWatch<V1Job>({
     path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
@@ -76,6 +82,15 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     } catch (err) {
       throw unavailable(`reading the pods of ${jobName}`, err);
     }
+  }
+
+  const isLive = (pod: V1Pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+
+  /** A deleted Job: running while a pod of it still runs, then failed (stopped). */
+  async function stoppedStatus(jobName: string, s: { videoId: number; startedAt: number; reason: string }): Promise<RunStatus> {
+    const base = { jobName, videoId: s.videoId, startedAt: s.startedAt };
+    if ((await podsOf(jobName)).some(isLive)) return { ...base, phase: 'running', reason: `stopping: ${s.reason}` };
+    return { ...base, phase: 'failed', reason: `stopped: ${s.reason}` };
   }
 
   async function statusOf(job: V1Job): Promise<RunStatus | null> {
@@ -119,14 +134,19 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
       for (const name of outcomes.keys()) if (!names.has(name) && !tombstones.has(name)) outcomes.delete(name);
       const out: RunStatus[] = [];
       for (const job of [...live, ...tombstones.values()]) {
-        if (forgotten.has(job.metadata?.name ?? '')) continue;
+        const name = job.metadata?.name ?? '';
+        if (forgotten.has(name) || stopping.has(name)) continue;
         const status = await statusOf(job);
         if (status) out.push(status);
       }
+      for (const [name, s] of stopping) out.push(await stoppedStatus(name, s));
       return out;
     },
 
     async stop(jobName, reason) {
+      if (stopping.has(jobName)) return;
+      const known = jobs.get(jobName) ?? tombstones.get(jobName);
+      const run = known ? runStatusOf(known) : null;
       try {
         await batch.deleteNamespacedJob({ name: jobName, namespace, propagationPolicy: 'Background' });
         log.info({ job: jobName, reason }, 'job deleted');
@@ -136,10 +156,13 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
       jobs.remove(jobName);
       tombstones.delete(jobName);
       outcomes.delete(jobName);
+      const parts = parseJobName(jobName);
+      if (parts) stopping.set(jobName, { videoId: parts.videoId, startedAt: run?.startedAt ?? Date.now(), reason });
     },
 
     async forget(jobName) {
       if (jobs.get(jobName) && !isFinished(jobs.get(jobName)!)) return;
+      stopping.delete(jobName);
       forgotten.add(jobName);
       tombstones.delete(jobName);
       outcomes.delete(jobName);

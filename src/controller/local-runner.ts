@@ -6,7 +6,11 @@
  *   `disconnect`, stops FFmpeg and cleans up (transcoder/main.ts), so no orphan keeps encoding;
  * - a run that finished while the service was down reports its result (a completed package is not
  *   encoded again); one that was cut short by the service's death, or whose process is simply gone,
- *   is reported `lost`, and the controller runs it again as a new attempt.
+ *   is reported `lost`, and the controller runs it again as a new attempt. A lost run's work folder
+ *   (its download and staging, possibly gigabytes) is removed here: when the whole process group
+ *   was killed (systemd, a container runtime, the OOM killer), the transcoder could not do it.
+ *   A run the service stopped while shutting down gracefully is marked so in its record before the
+ *   SIGTERM, and comes back `interrupted` (its restart is not counted as a retry).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,6 +18,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { jobEnvironment, type JobSpec, type TranscodeResult } from '../contract.ts';
 import type { Logger } from '../log.ts';
+import { removeWorkFolder } from '../volume/cleanup.ts';
 import type { RunPhase, Runner, RunStatus } from './runner.ts';
 
 export interface LocalRunnerOptions {
@@ -37,6 +42,9 @@ interface RunRecord {
   pid: number;
   startedAt: number;
   resultPath: string;
+  workDir: string;
+  /** Set when this service stopped the run because it was shutting down gracefully. */
+  shutdown?: boolean;
 }
 
 interface LocalRun extends RunStatus {
@@ -98,7 +106,7 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner & { recover(
       const busy = [...runs.values()].filter((r) => r.phase === 'running' && !r.stopping).length;
       if (busy >= opts.maxRunning) throw new Error(`refusing to start ${job.jobName}: ${busy} runs already in flight (MAX_CONCURRENT_JOBS=${opts.maxRunning})`);
       // Reserved before the first await, so concurrent starts of one name spawn one process.
-      const record: RunRecord = { jobName: job.jobName, videoId: job.videoId, pid: -1, startedAt: now(), resultPath: job.resultPath };
+      const record: RunRecord = { jobName: job.jobName, videoId: job.videoId, pid: -1, startedAt: now(), resultPath: job.resultPath, workDir: job.workDir };
       const run: LocalRun = { jobName: job.jobName, videoId: job.videoId, phase: 'running', startedAt: record.startedAt, record };
       runs.set(job.jobName, run);
       try {
@@ -168,6 +176,8 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner & { recover(
 
     async close() {
       const live = [...runs.values()].filter((r) => r.child && r.exited);
+      // Recorded first: if this process dies before its children do, the next start still knows.
+      await Promise.all(live.map((r) => writeFile(recordPath(r.jobName), JSON.stringify({ ...r.record, shutdown: true })).catch(() => undefined)));
       for (const r of live) r.child!.kill('SIGTERM');
       await Promise.all(live.map((r) => r.exited));
     },
@@ -183,9 +193,15 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner & { recover(
     else if (result && result.error.code !== INTERRUPTED) run.phase = 'failed';
     else {
       run.phase = 'lost';
-      run.reason = 'the service stopped while this run was in progress';
+      run.interrupted = run.record.shutdown === true;
+      run.reason = run.interrupted ? 'the service was shut down while this run was in progress' : 'the run died with the service (killed, out of memory, power loss)';
+      // Records from before this field existed name no work folder; the start-up sweep finds those.
+      if (run.record.workDir) {
+        const freed = await removeWorkFolder(run.record.workDir);
+        if (freed > 0) opts.log.info({ job: run.jobName, bytesFreed: freed }, 'work folder of a lost run removed');
+      }
     }
-    opts.log.info({ job: run.jobName, videoId: run.videoId, phase: run.phase }, 'run from before the restart settled');
+    opts.log.info({ job: run.jobName, videoId: run.videoId, phase: run.phase, reason: run.reason }, 'run from before the restart settled');
     changed();
   }
 }

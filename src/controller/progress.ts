@@ -2,13 +2,16 @@
  * Progress reports from transcoder runs (POST /internal/progress). Each run gets a token, an
  * HMAC of its job name under a secret of this process, so a report can only move its own video.
  * Store writes are throttled to one per `intervalMs` per job, plus every step change; the last
- * ETA is kept in memory for the API's estimated_completion.
+ * ETA is kept in memory for the API's estimated_completion. Both memories forget entries once
+ * they can no longer matter (a run stopped reporting, an ETA too old to show), so they stay as
+ * small as the number of runs reporting now.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ProgressReport } from '../contract.ts';
 import type { JobStore } from '../jobs/store.ts';
-import { isStep } from '../jobs/steps.ts';
+import { isStep } from '../steps.ts';
 import { parseJobName } from './job-name.ts';
+import type { ProgressOutcome } from '../http/internal.ts';
 import type { Logger } from '../log.ts';
 
 export interface ProgressTokens {
@@ -28,29 +31,53 @@ export function createProgressTokens(secret: Buffer = randomBytes(32)): Progress
   };
 }
 
-export type ProgressOutcome = 'recorded' | 'throttled' | 'ignored' | 'unauthorized' | 'invalid';
+export type { ProgressOutcome };
 
 export interface ProgressReceiver {
   receive(body: unknown, token: string | undefined): Promise<ProgressOutcome>;
   /** Last reported ETA (seconds) and when it was reported, per video. */
   eta(videoId: number): { etaSeconds: number; at: number } | undefined;
+  /** How many runs and ETAs are remembered (bounded by the runs reporting recently). */
+  remembered(): { runs: number; etas: number };
 }
 
+/** An ETA beyond this is nonsense (a stalled rate extrapolated), not a plan. */
+export const MAX_ETA_SECONDS = 30 * 24 * 3600;
+
+/**
+ * A report, or null when a required field is missing, of the wrong type or out of range. An ETA
+ * that is not a number of seconds between 0 and MAX_ETA_SECONDS is dropped (null): the progress
+ * itself still counts, and nothing downstream ever sees a time it cannot represent.
+ */
 export function parseReport(body: unknown): ProgressReport | null {
   const b = body as Partial<ProgressReport> | null;
   if (!b || typeof b !== 'object') return null;
-  if (typeof b.jobName !== 'string' || !Number.isSafeInteger(b.videoId) || !isStep(b.step)) return null;
-  if (typeof b.progress !== 'number' || b.progress < 0 || b.progress > 100) return null;
-  const eta = typeof b.etaSeconds === 'number' && b.etaSeconds >= 0 ? b.etaSeconds : null;
-  return { jobName: b.jobName, videoId: b.videoId!, step: b.step, progress: Math.floor(b.progress), etaSeconds: eta };
+  if (typeof b.jobName !== 'string' || b.jobName.length > 64 || !Number.isSafeInteger(b.videoId) || !isStep(b.step)) return null;
+  if (typeof b.progress !== 'number' || !Number.isFinite(b.progress) || b.progress < 0 || b.progress > 100) return null;
+  const eta = b.etaSeconds;
+  const etaSeconds = typeof eta === 'number' && Number.isFinite(eta) && eta >= 0 && eta <= MAX_ETA_SECONDS ? eta : null;
+  return { jobName: b.jobName, videoId: b.videoId!, step: b.step, progress: Math.floor(b.progress), etaSeconds };
 }
+
+/** Entries untouched this long are dropped: far past the throttle interval and the API's ETA freshness (30 s). */
+const FORGET_AFTER_MS = 5 * 60_000;
 
 export function createProgressReceiver(opts: { store: JobStore; tokens: ProgressTokens; log: Logger; now: () => number; intervalMs?: number }): ProgressReceiver {
   const interval = opts.intervalMs ?? 2000;
   const last = new Map<string, { step: string; at: number }>();
   const etas = new Map<number, { etaSeconds: number; at: number }>();
+  let lastPrune = opts.now();
+  /** At most once per FORGET_AFTER_MS, drops what nobody reported for that long. */
+  const prune = (t: number) => {
+    if (t - lastPrune < FORGET_AFTER_MS) return;
+    lastPrune = t;
+    for (const map of [last, etas] as Map<unknown, { at: number }>[]) {
+      for (const [key, entry] of map) if (t - entry.at >= FORGET_AFTER_MS) map.delete(key);
+    }
+  };
   return {
     async receive(body, token) {
+      prune(opts.now());
       const report = parseReport(body);
       // The token covers the job name; the video id must be the one the name carries.
       if (!report || parseJobName(report.jobName)?.videoId !== report.videoId) return 'invalid';
@@ -73,5 +100,6 @@ export function createProgressReceiver(opts: { store: JobStore; tokens: Progress
       return 'recorded';
     },
     eta: (videoId) => etas.get(videoId),
+    remembered: () => ({ runs: last.size, etas: etas.size }),
   };
 }

@@ -15,16 +15,22 @@
  *   processing is never retried or started. stop/forget act on runs, not videos: stale runs of a
  *   video are cleaned up in the same pass as its own action.
  * - The store is not trusted for order or uniqueness: lists are deduplicated and sorted here.
+ * - A lost run, or a run that vanished (an orphan whose job_name names no run), is restarted as a
+ *   new attempt that counts as a retry — unless a graceful shutdown interrupted it — and started_at
+ *   is kept, so neither MAX_RETRIES nor PROCESSING_TIMEOUT can be escaped by dying. A counted loss
+ *   past MAX_RETRIES fails the video (VCS_ERR_RUN_LOST), not retried automatically.
  */
-import { ERRORS, isErrorCode, type ErrorCode } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
+import { isPermanentFailure } from '../jobs/failures.ts';
 import type { Priority, VideoJob } from '../jobs/model.ts';
-import type { Step } from '../jobs/steps.ts';
+import type { Step } from '../steps.ts';
 import type { Action, Observation, ReconcileSettings } from './actions.ts';
 import { nextJobName } from './job-name.ts';
 import type { RunPhase, RunStatus } from './runner.ts';
 
 const RUN_FAILED: ErrorCode = 'VCS_ERR_RUN_FAILED';
 const PROCESSING_TIMEOUT: ErrorCode = 'VCS_ERR_PROCESSING_TIMEOUT';
+const RUN_LOST: ErrorCode = 'VCS_ERR_RUN_LOST';
 
 type FailAction = Extract<Action, { kind: 'fail' }>;
 type Failure = Pick<FailAction, 'code' | 'message' | 'step' | 'retryable'>;
@@ -60,7 +66,7 @@ export function reconcile(obs: Observation, settings: ReconcileSettings): Action
     const id = video.wp_post_id;
     const started = video.started_at === null ? NaN : Date.parse(video.started_at);
     const timedOut = obs.now - started > settings.processingTimeoutMs; // false without a start time
-    const action = decide({ video, run: wanted.get(id), known: known.get(id) ?? [], timedOut });
+    const action = decide({ video, run: wanted.get(id), known: known.get(id) ?? [], timedOut }, settings);
     if (action) (action.kind === 'restart' ? restarts : finishes).push(action);
   }
 
@@ -85,14 +91,16 @@ export function reconcile(obs: Observation, settings: ReconcileSettings): Action
 }
 
 /** What a processing video needs this pass, or null when its run is simply running. */
-function decide(p: InFlight): Action | null {
-  if (p.run) return onPhase[p.run.phase]({ ...p, run: p.run });
+function decide(p: InFlight, settings: ReconcileSettings): Action | null {
+  if (p.run) return onPhase[p.run.phase]({ ...p, run: p.run }, settings);
   if (p.timedOut) return timeout(p.video);
-  return restart(p, p.video.job_name ? `orphan: run ${p.video.job_name} not found` : 'orphan: no run was started');
+  // A run that was started and vanished is a lost attempt; a video no run was ever started for is not.
+  if (p.video.job_name) return restartLost(p, `orphan: run ${p.video.job_name} not found`, true, settings);
+  return restart(p, 'orphan: no run was started', false);
 }
 
 /** A processing video's current run, by phase (STYLE 4: a missing phase fails to compile). */
-const onPhase: Record<RunPhase, (p: InFlight & { run: RunStatus }) => Action | null> = {
+const onPhase: Record<RunPhase, (p: InFlight & { run: RunStatus }, settings: ReconcileSettings) => Action | null> = {
   running: ({ video, run, timedOut }) => (timedOut ? timeout(video, run) : null),
   succeeded: ({ video, run }) => {
     const result = run.result;
@@ -100,7 +108,8 @@ const onPhase: Record<RunPhase, (p: InFlight & { run: RunStatus }) => Action | n
     return fail(video, run, runFailure(video, run, 'Run ended without a result', true));
   },
   failed: ({ video, run }) => fail(video, run, runFailure(video, run, failedMessage(run), !run.permanent)),
-  lost: (p) => (p.timedOut ? timeout(p.video, p.run) : restart(p, `run ${p.run.jobName} was lost${p.run.reason ? `: ${p.run.reason}` : ''}`)),
+  lost: (p, settings) =>
+    p.timedOut ? timeout(p.video, p.run) : restartLost(p, `run ${p.run.jobName} was lost${p.run.reason ? `: ${p.run.reason}` : ''}`, !p.run.interrupted, settings),
 };
 
 function fail(video: VideoJob, run: RunStatus | undefined, failure: Failure): FailAction {
@@ -111,8 +120,21 @@ function timeout(video: VideoJob, run?: RunStatus): FailAction {
   return fail(video, run, { code: PROCESSING_TIMEOUT, message: 'Processing timeout', step: currentStep(video), retryable: true });
 }
 
-function restart(p: InFlight, reason: string): Action {
-  return { kind: 'restart', video: p.video, jobName: nextJobName(p.video, p.known), reason };
+function restart(p: InFlight, reason: string, counted: boolean): Action {
+  return { kind: 'restart', video: p.video, jobName: nextJobName(p.video, p.known), reason, counted };
+}
+
+/**
+ * A lost attempt is restarted while the retry budget lasts; a counted loss past MAX_RETRIES fails
+ * the video instead (an encode that takes its service or node down with it every time, e.g. by
+ * running out of memory, must not be run forever).
+ */
+function restartLost(p: InFlight, reason: string, counted: boolean, settings: ReconcileSettings): Action {
+  if (counted && p.video.retry_count >= settings.maxRetries) {
+    const message = `Run lost ${p.video.retry_count + 1} times (the transcoder died with its service or node each time; out of memory?); last: ${reason}`;
+    return fail(p.video, p.run, { code: RUN_LOST, message, step: currentStep(p.video), retryable: false });
+  }
+  return restart(p, reason, counted);
 }
 
 /** The transcoder's own error when it wrote one; otherwise a run failure at the video's current step. */
@@ -138,15 +160,10 @@ function staleReason(run: RunStatus, video: VideoJob | undefined): string {
 
 const currentStep = (video: VideoJob): Step => video.compression_step ?? 'queued';
 
-/**
- * Whether a failed video goes back to the queue now. Never a permanent failure: the document's
- * `retryable` must be true and its error code, when catalogued, must not be a permanent one.
- */
+/** Whether a failed video goes back to the queue now: never a permanent failure (src/jobs/failures.ts). */
 function isDueForRetry(video: VideoJob, now: number, s: ReconcileSettings): boolean {
   const failedAt = video.failed_at === null ? NaN : Date.parse(video.failed_at);
-  const code = video.error_code;
-  const permanentCode = code !== null && isErrorCode(code) && ERRORS[code].permanent;
-  return video.retryable === true && !permanentCode && video.retry_count < s.maxRetries && failedAt + s.retryFailedAfterMs <= now;
+  return !isPermanentFailure(video) && video.retry_count < s.maxRetries && failedAt + s.retryFailedAfterMs <= now;
 }
 
 const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1 };

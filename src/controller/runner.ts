@@ -22,6 +22,12 @@ export interface RunStatus {
   reason?: string;
   /** Whether a failure without a result must not be retried (e.g. Kubernetes PodFailurePolicy on exit 2). */
   permanent?: boolean;
+  /**
+   * A lost run that was stopped on purpose by a graceful shutdown (it wrote its cancellation): its
+   * restart is not counted against MAX_RETRIES. A run that died with its service or node is not
+   * interrupted, and its restart is counted, so an encode that keeps killing its host ends.
+   */
+  interrupted?: boolean;
 }
 
 /**

@@ -1,17 +1,20 @@
 /**
  * The REST API under /api (original plan, "REST API ENDPOINTS", and the dashboard's system
  * controls). Every write goes through the store, so it works when the controller is another
- * process; in `vcs serve` the controller is also poked so it acts at once.
+ * process; in `vcs serve` the controller (the worker port) is also poked so it acts at once.
  */
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { vcsError } from '../errors.ts';
+import { VcsError, vcsError } from '../errors.ts';
+import { queueAgain } from '../jobs/queue.ts';
 import type { SortField } from '../jobs/store.ts';
-import { PRIORITIES, STATUSES, type VideoJob } from '../jobs/model.ts';
+import { PRIORITIES, STATUSES, type Status, type VideoJob } from '../jobs/model.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
-import { removePackage, sweepTemp } from '../maintenance/files.ts';
+import { removePackage, sweepTemp } from '../volume/cleanup.ts';
 import { formatBytes, formatDuration, formatPercent } from './format.ts';
+import { OPENAPI } from './openapi.ts';
+import type { WorkerPort } from './ports.ts';
 import { jobRow, postStatus } from './presenters.ts';
 import { bodyObject, booleanParam, intInRange, oneOf, positiveInt, sourceUrl, text } from './validate.ts';
 
@@ -28,22 +31,45 @@ export interface ApiDeps {
   /** Reads: public, or keyed when REQUIRE_AUTH_FOR_READS is set. */
   readKey: Middleware;
   storageUsed: () => Promise<number>;
-  /** In-process only: the transcoder's last ETA for a video. */
-  eta?: (videoId: number) => { etaSeconds: number; at: number } | undefined;
-  /** In-process only: a controller pass now. */
-  poke?: () => void;
-  /** In-process only: resolves once the video's run has stopped (after a delete). */
-  waitForRunToStop?: (videoId: number) => Promise<void>;
-  /** Work folders of runs in flight, spared by the cleanup. */
-  activeRuns?: () => Promise<Set<string>>;
+  /** The controller in this process (`vcs serve`); absent in the cluster shape. */
+  worker?: WorkerPort;
 }
 
 const SORTS: Record<string, SortField> = { created_at: 'created_at', wp_post_id: 'wp_post_id', title: 'title', status: 'compression_status', updated_at: 'updated_at' };
 
-export function apiRouter(deps: ApiDeps): Router {
+/** How long DELETE waits for a run of the video to stop before it answers anyway (`vcs serve`). */
+const RUN_STOP_WAIT_MS = 15_000;
+/** Compare-and-set rounds of a DELETE racing with the controller before it gives up (409). */
+const DELETE_ROUNDS = 5;
+
+const CLEARED_URLS = { master_playlist_url: null, poster_url: null, hls_high_url: null, hls_medium_url: null, hls_low_url: null };
+
+/** `limit` runs for every request an API route answers (router-level middleware). */
+export function apiRouter(deps: ApiDeps, limit: Middleware = (_ctx, next) => next()): Router {
   const { store, now } = deps;
-  const router = new Router({ prefix: '/api' });
+  const router = new Router({ prefix: '/api', sensitive: true });
+  router.use(limit);
   const iso = () => new Date(now()).toISOString();
+  const poke = () => deps.worker?.poke();
+
+  /**
+   * Moves the video to deleted with a compare-and-set on the status read, so the status it left
+   * is known exactly (a run the controller started in between is seen, never missed).
+   */
+  async function markDeleted(first: VideoJob, deleteFiles: boolean): Promise<Status> {
+    let video = first;
+    for (let round = 1; ; round++) {
+      const from = video.compression_status;
+      if (from === 'deleted') return from;
+      try {
+        await store.transition(video.wp_post_id, 'deleted', deleteFiles ? CLEARED_URLS : {}, [from]);
+        return from;
+      } catch (err) {
+        if (!(err instanceof VcsError && err.code === 'VCS_ERR_CONFLICT') || round >= DELETE_ROUNDS) throw err;
+        video = await find(video.wp_post_id);
+      }
+    }
+  }
 
   async function find(rawId: unknown): Promise<VideoJob> {
     const id = positiveInt(rawId, 'wp_post_id');
@@ -55,7 +81,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.get('/post/:wp_post_id', deps.readKey, async (ctx) => {
     const video = await find(ctx.params.wp_post_id);
     const position = video.compression_status === 'pending' ? await store.queuePosition(video.wp_post_id) : null;
-    ctx.body = postStatus(video, now(), { position, eta: deps.eta?.(video.wp_post_id) });
+    ctx.body = postStatus(video, now(), { position, eta: deps.worker?.eta(video.wp_post_id) });
   });
 
   router.post('/compress/:wp_post_id', deps.requireKey, async (ctx) => {
@@ -70,10 +96,10 @@ export function apiRouter(deps: ApiDeps): Router {
       message = 'Job already queued';
     } else {
       // A manual retry or re-compression: a fresh start, the automatic retry budget restored.
-      await store.transition(video.wp_post_id, 'pending', { priority, retry_count: 0, compression_step: 'queued', compression_progress: 0 }, [video.compression_status]);
+      await queueAgain(store, video, { priority });
       message = 'Job queued for processing';
     }
-    deps.poke?.();
+    poke();
     ctx.status = 202;
     ctx.body = { success: true, message, wp_post_id: video.wp_post_id, position_in_queue: await store.queuePosition(video.wp_post_id) };
   });
@@ -99,26 +125,33 @@ export function apiRouter(deps: ApiDeps): Router {
       original_video_url: sourceUrl(body.original_video_url, 'original_video_url', deps.allowLocalSources),
       priority: oneOf(body.priority, 'priority', PRIORITIES, 'normal'),
     });
-    deps.poke?.();
+    poke();
     ctx.status = 201;
     ctx.body = { success: true, message: 'Job queued for processing', wp_post_id: video.wp_post_id, position_in_queue: await store.queuePosition(id) };
   });
 
+  /**
+   * A video that was processing keeps a run going until the controller stops it, and that run could
+   * still publish. In `vcs serve` the answer waits (bounded) for the run to stop; in every shape
+   * the controller, once the run has ended, removes whatever it published (src/controller/apply.ts),
+   * so a deleted video never ends with files on disk or a running Job.
+   */
   router.delete('/post/:wp_post_id', deps.requireKey, async (ctx) => {
     const video = await find(ctx.params.wp_post_id);
     const deleteFiles = booleanParam(ctx.query.delete_files, 'delete_files', true);
-    if (video.compression_status !== 'deleted') {
-      const cleared = { master_playlist_url: null, poster_url: null, hls_high_url: null, hls_medium_url: null, hls_low_url: null };
-      await store.transition(video.wp_post_id, 'deleted', deleteFiles ? cleared : {});
-    }
-    if (video.compression_status === 'processing') {
-      // The controller sees the run is no longer wanted and stops it; wait so it cannot publish after the files are gone.
-      deps.poke?.();
-      await deps.waitForRunToStop?.(video.wp_post_id);
+    const from = await markDeleted(video, deleteFiles);
+    let runStopped = true;
+    if (from === 'processing') {
+      poke();
+      runStopped = (await deps.worker?.waitForRunToStop(video.wp_post_id, RUN_STOP_WAIT_MS)) ?? false;
     }
     const freed = deleteFiles ? await removePackage(deps.hlsPath, video.wp_post_id) : 0;
-    deps.log.info({ videoId: video.wp_post_id, key: ctx.state.keyFingerprint, deleteFiles, freed }, 'video deleted');
-    ctx.body = { success: true, deleted_files: deleteFiles, space_freed: formatBytes(freed), space_freed_bytes: freed };
+    deps.log.info({ videoId: video.wp_post_id, key: ctx.state.keyFingerprint, deleteFiles, freed, from, runStopped }, 'video deleted');
+    ctx.body = { success: true, deleted_files: deleteFiles, space_freed: formatBytes(freed), space_freed_bytes: freed, run_stopping: !runStopped };
+  });
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = OPENAPI;
   });
 
   router.get('/stats', deps.readKey, async (ctx) => {
@@ -148,7 +181,7 @@ export function apiRouter(deps: ApiDeps): Router {
     router.post(`/worker/${action}`, deps.requireKey, async (ctx) => {
       await store.setPaused(paused);
       deps.log.info({ key: ctx.state.keyFingerprint }, `worker ${action}d`);
-      deps.poke?.();
+      poke();
       ctx.body = { success: true, paused };
     });
   }
@@ -184,7 +217,7 @@ export function apiRouter(deps: ApiDeps): Router {
       hlsPath: deps.hlsPath,
       olderThanMs: deps.cleanupTempAfterMs,
       now: now(),
-      active: await deps.activeRuns?.(),
+      active: await deps.worker?.activeRuns(),
     });
     deps.log.info({ key: ctx.state.keyFingerprint, removed: removed.length, bytesFreed }, 'temp cleanup');
     ctx.body = { success: true, removed: removed.length, space_freed: formatBytes(bytesFreed), space_freed_bytes: bytesFreed };

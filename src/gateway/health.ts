@@ -1,14 +1,14 @@
 /**
  * Health: the original plan's shape (status, uptime, version, worker, storage, store) plus FFmpeg.
- * Slow facts (disk usage, FFmpeg's version) are cached so probes stay cheap.
+ * Slow facts (disk usage, FFmpeg's version) are cached and store pings shared, so probes stay cheap.
  */
 import { execFile } from 'node:child_process';
-import { readdir, stat, statfs } from 'node:fs/promises';
-import path from 'node:path';
+import { statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { WorkerStatus } from '../controller/controller.ts';
+import { folderBytes } from '../files.ts';
 import type { JobStore } from '../jobs/store.ts';
 import { formatBytes } from './format.ts';
+import type { WorkerState } from './ports.ts';
 
 const run = promisify(execFile);
 
@@ -17,7 +17,7 @@ export interface HealthReport {
   reasons: string[];
   uptime: number;
   version: string;
-  worker: Pick<WorkerStatus, 'status' | 'lastRun' | 'jobsProcessed'> | null;
+  worker: WorkerState | null;
   storage: { available: string; used: string; availableBytes: number; usedBytes: number };
   store: { kind: string; connected: boolean; lastPing: string | null };
   /** The original plan's key; present when STORE=appwrite. */
@@ -31,13 +31,6 @@ export interface HealthReporter {
   /** Bytes under HLS_PATH and free on its filesystem (cached 30 s). */
   storage(): Promise<{ usedBytes: number; availableBytes: number }>;
   ffmpeg(): Promise<{ available: boolean; version: string | null }>;
-}
-
-async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  for (const e of entries) if (e.isFile()) total += await stat(path.join(e.parentPath, e.name)).then((s) => s.size, () => 0);
-  return total;
 }
 
 function cached<T>(ttlMs: number, fn: () => Promise<T>): () => Promise<T> {
@@ -54,8 +47,14 @@ export interface HealthDeps {
   hlsPath: string;
   ffmpegPath: string;
   version: string;
-  worker?: () => WorkerStatus;
+  worker?: () => WorkerState;
   startedAt: number;
+  /**
+   * A store ping serves the checks of this many milliseconds: /health is public and not rate
+   * limited (probes and monitors poll it), and with Appwrite each ping is an API call, so a flood
+   * of checks costs one ping per second, not one per check. Defaults to 1000.
+   */
+  pingEveryMs?: number;
 }
 
 export function createHealth(deps: HealthDeps): HealthReporter {
@@ -71,7 +70,7 @@ export function createHealth(deps: HealthDeps): HealthReporter {
   });
   /** Why the last ping failed (the store's own words, e.g. "Appwrite unavailable (ping): 500 …"). */
   let pingError = '';
-  const ping = async () => {
+  const ping = cached(deps.pingEveryMs ?? 1000, async () => {
     try {
       await deps.store.ping();
       lastPing = new Date().toISOString();
@@ -80,7 +79,7 @@ export function createHealth(deps: HealthDeps): HealthReporter {
       pingError = (err as Error).message;
       return false;
     }
-  };
+  });
   const unreachable = () => `store unreachable: ${pingError}`;
   return {
     async report() {
@@ -90,13 +89,13 @@ export function createHealth(deps: HealthDeps): HealthReporter {
       if (!connected) reasons.push(unreachable());
       if (!ff.available) reasons.push('ffmpeg not available');
       if (!fs) reasons.push('HLS_PATH not readable');
-      const worker = deps.worker?.();
+      const w = deps.worker?.();
       return {
         status: reasons.length ? 'unhealthy' : 'healthy',
         reasons,
         uptime: Math.round((Date.now() - deps.startedAt) / 1000),
         version: deps.version,
-        worker: worker ? { status: worker.status, lastRun: worker.lastRun, jobsProcessed: worker.jobsProcessed } : null,
+        worker: w ? { status: w.status, lastRun: w.lastRun, jobsProcessed: w.jobsProcessed } : null,
         storage: { available: formatBytes(available), used: formatBytes(used), availableBytes: available, usedBytes: used },
         store: { kind: deps.storeKind, connected, lastPing },
         ...(deps.storeKind === 'appwrite' ? { appwrite: { connected, lastPing } } : {}),

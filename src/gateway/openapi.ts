@@ -71,7 +71,6 @@ export const OPENAPI = {
     },
     '/health/live': { get: { summary: 'Liveness probe', tags: ['health'], responses: { 200: { description: 'The process answers' } } } },
     '/health/ready': { get: { summary: 'Readiness probe (store reachable)', tags: ['health'], responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
-    '/metrics': { get: { summary: 'Prometheus metrics', tags: ['health'], responses: { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/api/openapi.json': { get: { summary: 'This document', tags: ['api'], responses: { 200: { description: 'OpenAPI 3 document', content: json({ type: 'object' }) } } } },
     '/api/post/{wp_post_id}': {
       get: {
@@ -87,7 +86,7 @@ export const OPENAPI = {
         security: keyed,
         parameters: [id, { name: 'delete_files', in: 'query', schema: { type: 'boolean', default: true } }],
         responses: {
-          200: { description: 'Deleted', content: json({ type: 'object', properties: { success: { type: 'boolean' }, deleted_files: { type: 'boolean' }, space_freed: { type: 'string', example: '523 MB' }, space_freed_bytes: { type: 'integer' } } }) },
+          200: { description: 'Deleted', content: json({ type: 'object', properties: { success: { type: 'boolean' }, deleted_files: { type: 'boolean' }, space_freed: { type: 'string', example: '523 MB' }, space_freed_bytes: { type: 'integer' }, run_stopping: { type: 'boolean', description: 'The video was being compressed and its run had not stopped yet when the answer was sent; whatever it publishes is removed once it has.' } } }) },
           400: error('Bad id or delete_files'),
           404: error('Unknown video'),
           ...common,

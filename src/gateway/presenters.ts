@@ -14,12 +14,18 @@ const ETA_FRESH_MS = 30_000;
  */
 export function estimateCompletion(video: VideoJob, now: number, eta?: { etaSeconds: number; at: number }): string | null {
   if (video.compression_status !== 'processing') return video.compression_status === 'completed' ? video.completed_at : null;
-  if (eta && now - eta.at < ETA_FRESH_MS) return new Date(eta.at + eta.etaSeconds * 1000).toISOString();
+  if (eta && now - eta.at < ETA_FRESH_MS) return isoOrNull(eta.at + eta.etaSeconds * 1000);
   const started = Date.parse(video.started_at ?? '');
   const progress = video.compression_progress;
   if (!Number.isFinite(started) || progress < MIN_PROGRESS_FOR_ESTIMATE || progress >= 100) return null;
   const elapsed = Math.max(0, now - started);
-  return new Date(started + (elapsed * 100) / progress).toISOString();
+  return isoOrNull(started + (elapsed * 100) / progress);
+}
+
+/** A time as ISO 8601, or null when it is not a time a Date can hold (no estimate beats a 500). */
+function isoOrNull(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isFinite(date.getTime()) ? date.toISOString() : null;
 }
 
 export function urlsOf(video: VideoJob) {

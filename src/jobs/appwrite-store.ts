@@ -22,16 +22,16 @@
 import { ID, Query } from 'node-appwrite';
 import type { Settings } from '../config.ts';
 import { VcsError, vcsError } from '../errors.ts';
-import { STATUSES, type NewVideo, type Priority, type Status, type VideoJob, type VideoPatch } from './model.ts';
+import { checkPatch, STATUSES, type NewVideo, type Priority, type Status, type VideoJob } from './model.ts';
 import type { JobStore } from './store.ts';
-import { assertTransition } from './transitions.ts';
+import { checkMove } from './transitions.ts';
 import { createAppwriteApi, detectFamily, type ApiFamily, type AppwriteApi, type AppwriteConnection, type AppwriteRow } from './appwrite/api.ts';
 import { decodeRow, encodePatch, fillIns, holdsPatch, newVideoRow } from './appwrite/codec.ts';
 import { classify, storeFailure, withRetries, type FailureKind, type RetryPolicy } from './appwrite/failures.ts';
 import { createPageCursors } from './appwrite/page-cursors.ts';
 import * as q from './appwrite/queries.ts';
 import { checkSchema } from './appwrite/schema-check.ts';
-import { CONTROL_TABLE, JOB_COLUMN_KEYS } from './appwrite/schema.ts';
+import { CONTROL_TABLE } from './appwrite/schema.ts';
 
 export interface AppwriteStoreOptions {
   connection: AppwriteConnection;
@@ -48,16 +48,6 @@ const TOTAL_CAP = 5000;
 const SCAN_PAGE = 1000;
 /** Read-check-write rounds a transition makes before a lost compare-and-set becomes VCS_ERR_CONFLICT. */
 const CAS_ROUNDS = 5;
-
-/** Fields a patch may set: not the identity, not the status (transition() only). */
-const PATCHABLE = new Set<string>(JOB_COLUMN_KEYS.filter((c) => c !== 'wp_post_id' && c !== 'compression_status'));
-
-function checkPatch(patch: VideoPatch): void {
-  for (const key of Object.keys(patch)) {
-    if (key === 'compression_status') throw vcsError('VCS_ERR_ILLEGAL_TRANSITION', 'compression_status changes only through transition()');
-    if (!PATCHABLE.has(key)) throw vcsError('VCS_ERR_INTERNAL', `a video patch cannot set ${key}`);
-  }
-}
 
 const isKind = (err: unknown, kind: FailureKind) => classify(err) === kind;
 
@@ -246,10 +236,7 @@ export function createAppwriteStore(options: AppwriteStoreOptions): JobStore {
         const job = decodeRow(row);
         // A write of ours whose answer was lost, then refused as a conflict on its retry: done.
         if (round > 1 && job.compression_status === to && holdsPatch(job, patch)) return job;
-        if (expect && !expect.includes(job.compression_status)) {
-          throw vcsError('VCS_ERR_CONFLICT', `video ${wpPostId} is ${job.compression_status}, expected ${expect.join(' or ')}`);
-        }
-        assertTransition(job.compression_status, to);
+        checkMove(wpPostId, job.compression_status, to, expect);
         try {
           return await write(wpPostId, row, { ...fillIns(row), ...encodePatch(patch), compression_status: to }, row.$updatedAt);
         } catch (err) {

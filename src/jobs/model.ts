@@ -2,7 +2,8 @@
  * The video document (DESIGN 3.1). Field names are the document's own (snake_case), the same in
  * the SQLite table, the Appwrite collection and the API's JSON, so no layer renames anything.
  */
-import type { Step } from './steps.ts';
+import { vcsError } from '../errors.ts';
+import type { Step } from '../steps.ts';
 
 export const STATUSES = ['pending', 'processing', 'completed', 'failed', 'deleted'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -88,4 +89,18 @@ export function newVideoJob(video: NewVideo, at: string): VideoJob {
     duration_seconds: null,
     job_name: null,
   };
+}
+
+/** Fields no patch may set: the identity, the timestamps the store keeps, and the status (transition() only). */
+const NOT_PATCHABLE = new Set<string>(['wp_post_id', 'created_at', 'updated_at', 'compression_status']);
+
+/** Every field of a video; newVideoJob builds a complete one, so this list cannot miss a field. */
+const FIELDS = new Set(Object.keys(newVideoJob({ wp_post_id: 1, title: '', original_video_url: '' }, '')));
+
+/** Throws unless every key of `patch` is a field a patch may set. Every store checks its patches here. */
+export function checkPatch(patch: VideoPatch): void {
+  for (const key of Object.keys(patch)) {
+    if (key === 'compression_status') throw vcsError('VCS_ERR_ILLEGAL_TRANSITION', 'compression_status changes only through transition()');
+    if (!FIELDS.has(key) || NOT_PATCHABLE.has(key)) throw vcsError('VCS_ERR_INTERNAL', `a video patch cannot set ${key}`);
+  }
 }

@@ -6,10 +6,10 @@
  */
 import Database from 'better-sqlite3';
 import { VcsError, vcsError } from '../errors.ts';
-import { newVideoJob, STATUSES, type NewVideo, type Status, type VideoJob, type VideoPatch } from './model.ts';
+import { checkPatch, newVideoJob, STATUSES, type NewVideo, type Status, type VideoJob, type VideoPatch } from './model.ts';
 import { COLUMNS, COLUMN_KINDS, openJobsDatabase } from './sqlite-schema.ts';
 import type { JobStore, ListQuery, SortField } from './store.ts';
-import { assertTransition } from './transitions.ts';
+import { checkMove } from './transitions.ts';
 
 type Row = Record<string, unknown>;
 
@@ -43,12 +43,6 @@ function searchId(search: string): number | null {
 /** Unicode lower-casing, for titles (as the SQL function `fold`) and for search texts alike. */
 const fold = (text: string): string => text.toLowerCase();
 
-/**
- * Fields a patch may set. Identity and timestamps the store owns are left out, and the status
- * only moves through transition().
- */
-const PATCHABLE = new Set<string>(COLUMNS.filter((c) => !['wp_post_id', 'created_at', 'updated_at', 'compression_status'].includes(c)));
-
 function decode(row: Row): VideoJob {
   const job: Row = { ...row };
   for (const column of COLUMNS) {
@@ -65,13 +59,6 @@ function encode(job: VideoJob): Row {
     row[column] = typeof value === 'boolean' ? Number(value) : value;
   }
   return row;
-}
-
-function checkPatch(patch: VideoPatch): void {
-  for (const key of Object.keys(patch)) {
-    if (key === 'compression_status') throw vcsError('VCS_ERR_ILLEGAL_TRANSITION', 'compression_status changes only through transition()');
-    if (!PATCHABLE.has(key)) throw vcsError('VCS_ERR_INTERNAL', `a video patch cannot set ${key}`);
-  }
 }
 
 /** `patch` over `job`; an undefined value means "leave as is", null clears the field. */
@@ -236,10 +223,7 @@ export function createSqliteStore({ file, now }: { file: string; now: () => numb
         // between, which busy_timeout cannot wait out.
         return db.transaction(() => {
           const job = read(sql, wpPostId);
-          if (expect && !expect.includes(job.compression_status)) {
-            throw vcsError('VCS_ERR_CONFLICT', `video ${wpPostId} is ${job.compression_status}, expected ${expect.join(' or ')}`);
-          }
-          assertTransition(job.compression_status, to);
+          checkMove(wpPostId, job.compression_status, to, expect);
           const next: VideoJob = { ...applyPatch(job, patch), compression_status: to, updated_at: timestamp() };
           sql.write.run(encode(next));
           return next;

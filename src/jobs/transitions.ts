@@ -29,3 +29,15 @@ export function canTransition(from: Status, to: Status): boolean {
 export function assertTransition(from: Status, to: Status): void {
   if (!canTransition(from, to)) throw vcsError('VCS_ERR_ILLEGAL_TRANSITION', `cannot move video from ${from} to ${to}`);
 }
+
+/**
+ * The check of every status change: the current status must be one of `expect` when given
+ * (compare-and-set: VCS_ERR_CONFLICT otherwise) and the move must be legal
+ * (VCS_ERR_ILLEGAL_TRANSITION). Stores call it inside their read-check-write.
+ */
+export function checkMove(wpPostId: number, current: Status, to: Status, expect?: readonly Status[]): void {
+  if (expect && !expect.includes(current)) {
+    throw vcsError('VCS_ERR_CONFLICT', `video ${wpPostId} is ${current}, expected ${expect.join(' or ')}`);
+  }
+  assertTransition(current, to);
+}

@@ -3,13 +3,13 @@
  * transcoder (test/support/fake-transcoder.mjs). The timer is far away (intervalMs one minute), so
  * every pass comes from start(), poke() or a run changing phase.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ReconcileSettings } from '../../src/controller/actions.ts';
-import { localJobSpec } from '../../src/controller/apply.ts';
+import { jobSpecOn } from '../../src/controller/apply.ts';
 import { createController, type Controller } from '../../src/controller/controller.ts';
 import { createLocalRunner } from '../../src/controller/local-runner.ts';
 import type { Runner } from '../../src/controller/runner.ts';
@@ -126,7 +126,7 @@ async function setup(ctx: Ctx, opts: SetupOptions): Promise<Harness> {
     now: Date.now,
     intervalMs: 60_000,
     settings,
-    apply: { publicUrl: PUBLIC_URL, jobSpec: localJobSpec({ hlsPath: path.join(ctx.dir, 'hls'), tempPath }, TEST_LADDER, null) },
+    apply: { publicUrl: PUBLIC_URL, volume: { hlsPath: path.join(ctx.dir, 'hls'), tempPath }, jobSpec: jobSpecOn({ hlsPath: path.join(ctx.dir, 'hls'), tempPath }, TEST_LADDER, null) },
   });
   const h: Harness = { store, runner, controller, events, runsDir, starts, stops, passes: () => passes };
   ctx.harnesses.push(h);
@@ -188,6 +188,8 @@ function runnerEmpty(h: Harness): Promise<true> {
 function fakeStarted(h: Harness, jobName: string): Promise<number> {
   return waitFor(`${jobName} to start`, async () => (await readEvents(h.events)).find((e) => e.event === 'start' && e.job === jobName)?.pid);
 }
+
+const exists = (file: string) => access(file).then(() => true, () => false);
 
 const isoAfterOrAt = (later: string | null, earlier: string | null) => later !== null && earlier !== null && Date.parse(later) >= Date.parse(earlier);
 
@@ -384,6 +386,39 @@ test('a video deleted while its run hangs gets its run stopped with SIGTERM, and
   await holds(h, 'video 2 stays deleted and is not started again', async () => (await video(h, 2)).compression_status === 'deleted' && h.starts.length === 1, 200);
 });
 
+test('a run that published after its video was deleted: once it has ended, its package and work folder are removed', async (ctx) => {
+  const h = await setup(ctx, { behaviour: 'hang' });
+  const hls = path.join(ctx.dir, 'hls');
+  await h.store.create(newVideo(3));
+  h.controller.start();
+  await fakeStarted(h, 'vcs-3-1');
+  await until(h, 3, 'processing');
+  // Deleted with its files (URLs cleared, as the API does); the run, not yet stopped, publishes once more.
+  await h.store.transition(3, 'deleted', { master_playlist_url: null });
+  const late = path.join(hls, '3', 'high');
+  await mkdir(late, { recursive: true });
+  await writeFile(path.join(late, 'segment000.ts'), Buffer.alloc(1000));
+  const work = path.join(ctx.dir, 'tmp', 'work', 'vcs-3-1');
+  await mkdir(path.join(work, 'staging'), { recursive: true });
+  h.controller.poke();
+  await runnerEmpty(h);
+  assert.not.ok(await exists(path.join(hls, '3')), 'the late package is gone');
+  assert.not.ok(await exists(work), 'and the run’s work folder');
+
+  // Deleted but its files kept (delete_files=false): the package stays.
+  await h.store.create(newVideo(4));
+  h.controller.poke();
+  await fakeStarted(h, 'vcs-4-1');
+  await until(h, 4, 'processing');
+  await mkdir(path.join(hls, '4'), { recursive: true });
+  await writeFile(path.join(hls, '4', 'master.m3u8'), '#EXTM3U\n');
+  await h.store.update(4, { master_playlist_url: 'https://cdn.example.com/storage/hls/4/master.m3u8' });
+  await h.store.transition(4, 'deleted');
+  h.controller.poke();
+  await runnerEmpty(h);
+  assert.ok(await exists(path.join(hls, '4', 'master.m3u8')), 'kept as asked');
+});
+
 // ── restart of the service ─────────────────────────────────────────────────────────────────────
 
 const okResult = (jobName: string, videoId: number): TranscodeResult => ({
@@ -395,10 +430,10 @@ const okResult = (jobName: string, videoId: number): TranscodeResult => ({
   timings: {},
 });
 
-test('after a restart: a run that succeeded meanwhile completes its video unencoded; a lost run runs again as attempt 2', async (ctx) => {
+test('after a restart: a run that succeeded meanwhile completes its video unencoded; a lost run runs again as attempt 2, counted', async (ctx) => {
   const h = await setup(ctx, {
     behaviour: 'succeed',
-    settings: { maxConcurrentJobs: 2 },
+    settings: { maxConcurrentJobs: 2, maxRetries: 1 },
     async beforeController({ store, runner, runsDir }) {
       // What the previous service process left: two videos in processing, their run records, one result.
       await mkdir(runsDir, { recursive: true });
@@ -416,6 +451,7 @@ test('after a restart: a run that succeeded meanwhile completes its video unenco
   const [one, two] = [await until(h, 1, 'completed'), await until(h, 2, 'completed')];
   assert.equal([one.job_name, one.total_size, one.duration_seconds, one.hls_high_url], ['vcs-1-1', 110, 3, null]);
   assert.is(two.job_name, 'vcs-2-2');
+  assert.is(two.retry_count, 1, 'the lost attempt counts against MAX_RETRIES');
   assert.equal(h.starts.map((s) => s.jobName), ['vcs-2-2']);
   await runnerEmpty(h);
   assert.equal(await readdir(h.runsDir), []);
@@ -439,6 +475,21 @@ test('pokes during a pass collapse into one more pass', async (ctx) => {
   gate.open();
   await h.controller.idle();
   assert.is(h.passes(), 2);
+});
+
+test('a flood of pokes costs a few passes, not one per poke', async (ctx) => {
+  const h = await setup(ctx, { behaviour: 'succeed' });
+  h.controller.start();
+  await h.controller.idle();
+  const before = h.passes();
+  const started = Date.now();
+  for (let i = 0; i < 100; i++) {
+    h.controller.poke();
+    if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await h.controller.idle();
+  const passes = h.passes() - before;
+  assert.ok(passes >= 1 && passes <= 2 + Math.ceil((Date.now() - started) / 200), `${passes} passes for 100 pokes`);
 });
 
 test('stop() waits for the pass in progress; afterwards poke() does nothing', async (ctx) => {

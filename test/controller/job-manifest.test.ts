@@ -7,7 +7,7 @@
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, loadConfig, type Settings } from '../../src/config.ts';
+import { ConfigError, loadConfig, transcoderSettingsEnvironment, type Settings } from '../../src/config.ts';
 import { ladderFromSettings } from '../../src/contract.ts';
 import { buildJobManifest, instanceSelector, podJobSpec } from '../../src/controller/job-manifest.ts';
 import type { VideoJob } from '../../src/jobs/model.ts';
@@ -22,7 +22,7 @@ const video = (id: number, source = `https://uploads.example.com/${id}.mp4`) => 
 function manifest(id: number, attempt: number, extra: Record<string, string> = {}) {
   const s = settingsOf(extra);
   const spec = podJobSpec({ hlsPath: s.HLS_PATH, tempPath: s.TEMP_PATH }, ladderFromSettings(s), { url: `${s.CONTROLLER_URL}/internal/progress`, token: (n) => `token-of-${n}` });
-  return buildJobManifest(spec(video(id), `vcs-${id}-${attempt}`), s);
+  return buildJobManifest(spec(video(id), `vcs-${id}-${attempt}`), transcoderSettingsEnvironment(s, 'pod'), s);
 }
 
 const envOf = (job: ReturnType<typeof manifest>) => Object.fromEntries(job.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value]));
@@ -60,7 +60,7 @@ test('names and labels: vcs-<id>-<attempt>, app.kubernetes.io/* plus video id an
 test('a name that is not this video’s run name is refused', () => {
   const s = settingsOf();
   const spec = podJobSpec({ hlsPath: s.HLS_PATH, tempPath: s.TEMP_PATH }, ladderFromSettings(s), null);
-  for (const name of ['vcs-5-1', 'vcs-6-0', 'transcode-6', 'VCS-6-1']) assert.throws(() => buildJobManifest(spec(video(6), name), s), RangeError, name);
+  for (const name of ['vcs-5-1', 'vcs-6-0', 'transcode-6', 'VCS-6-1']) assert.throws(() => buildJobManifest(spec(video(6), name), {}, s), RangeError, name);
 });
 
 test('environment: the job contract with paths on the volume, the result as termination message, no secrets', () => {
@@ -188,8 +188,8 @@ test('Kubernetes settings are validated at start, with the variable and what was
   // The same paths are fine for the local runner.
   assert.equal(problems({ STORAGE_PATH: '/data', HLS_PATH: '/srv/hls' }), []);
   const s: Settings = settingsOf();
-  assert.equal([s.CONTROLLER_PORT, s.LEADER_ELECTION_LEASE_NAME, s.LEADER_ELECTION_LEASE_DURATION, s.LEADER_ELECTION_RENEW_DEADLINE, s.LEADER_ELECTION_RETRY_PERIOD], [3001, 'vcs-controller-leader', 15000, 10000, 2000]);
-  assert.is(loadConfig({ CONTROLLER_PORT: '4000' }).CONTROLLER_URL, 'http://vcs-controller:4000');
+  assert.equal([s.INTERNAL_PORT, s.LEADER_ELECTION_LEASE_NAME, s.LEADER_ELECTION_LEASE_DURATION, s.LEADER_ELECTION_RENEW_DEADLINE, s.LEADER_ELECTION_RETRY_PERIOD], [3001, 'vcs-controller-leader', 15000, 10000, 2000]);
+  assert.is(loadConfig({ INTERNAL_PORT: '4000' }).CONTROLLER_URL, 'http://vcs-controller:4000');
 });
 
 test.run();

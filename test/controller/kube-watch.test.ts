@@ -45,7 +45,7 @@ const spec = (id: number, attempt = 1): JobSpec => ({
   ladder: ladderFromSettings(settings),
   resultPath: '/dev/termination-log',
 });
-const manifest = (job: JobSpec) => buildJobManifest(job, settings);
+const manifest = (job: JobSpec) => buildJobManifest(job, {}, settings);
 const putJob = (id: number, attempt = 1) => api.store.create('jobs', NS, manifest(spec(id, attempt)) as any);
 
 function jobWatch(extra: { onChange?: () => void; resyncMs?: number } = {}): ListWatch<V1Job> {
@@ -186,6 +186,30 @@ test('the runner: unreachable API server → RunnerUnavailableError; a refusal (
   assert.instance(await r.start(spec(52)).catch((e) => e), RunnerUnavailableError);
   await api.comeBack();
   await waitFor(() => r.synced(), 5000, 'synced again');
+  // The stopped run is reported (no pod of it runs) until its outcome is recorded.
+  assert.equal((await r.list()).map((s) => [s.jobName, s.phase, s.reason]), [['vcs-50-1', 'failed', 'stopped: gone anyway']]);
+  await r.forget('vcs-50-1');
+  assert.equal(await r.list(), []);
+});
+
+test('a stopped Job reads as running while a pod of it still runs (it may still write to the volume), then as stopped', async () => {
+  const r = runner();
+  await r.sync();
+  await r.start(spec(60));
+  const job = api.store.get('jobs', NS, 'vcs-60-1')!;
+  // The fake API server deletes the Job at once; its pod (no kubelet here) stays until removed.
+  api.store.create('pods', NS, { metadata: { name: 'vcs-60-1-abcde', labels: { ...job.spec.template.metadata.labels } }, spec: {}, status: { phase: 'Running' } });
+  await r.stop('vcs-60-1', 'video deleted');
+  assert.not.ok(api.store.get('jobs', NS, 'vcs-60-1'), 'the Job is deleted');
+  assert.equal((await r.list()).map((s) => [s.jobName, s.phase, s.reason]), [['vcs-60-1', 'running', 'stopping: video deleted']]);
+  await r.stop('vcs-60-1', 'again');
+  api.store.update('pods', NS, 'vcs-60-1-abcde', (o) => {
+    o.status = { phase: 'Failed' };
+  }, 'status');
+  assert.equal((await r.list()).map((s) => [s.jobName, s.phase, s.reason]), [['vcs-60-1', 'failed', 'stopped: video deleted']]);
+  api.store.delete('pods', NS, 'vcs-60-1-abcde');
+  assert.equal((await r.list()).map((s) => s.phase), ['failed']);
+  await r.forget('vcs-60-1');
   assert.equal(await r.list(), []);
 });
 

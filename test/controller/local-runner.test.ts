@@ -350,7 +350,8 @@ test('recover reports what became of runs from before a restart, without running
   const byName = new Map(runs.map((r) => [r.jobName, r]));
 
   assert.is(byName.get(lostRun)?.phase, 'lost', '(a) process gone, no result');
-  assert.match(byName.get(lostRun)?.reason ?? '', /service stopped/);
+  assert.match(byName.get(lostRun)?.reason ?? '', /died with the service/);
+  assert.is(byName.get(lostRun)?.interrupted, false, 'not a graceful shutdown: its restart counts as a retry');
   assert.is(byName.get(succeeded)?.phase, 'succeeded', '(b) result ok');
   assert.equal(byName.get(succeeded)?.result, okResult('vcs-2-1', 2));
   assert.is(byName.get(cancelled)?.phase, 'lost', '(c) cancelled by the dying service');

@@ -65,6 +65,10 @@ parse('ETA: missing, negative or not a number becomes null; the report stays val
     ['a string', { ...VALID, etaSeconds: '30' }, null],
     ['zero', { ...VALID, etaSeconds: 0 }, 0],
     ['fractional', { ...VALID, etaSeconds: 12.5 }, 12.5],
+    // A date past what Date can hold made the public GET /api/post/:id answer 500.
+    ['absurdly large', { ...VALID, etaSeconds: 1e300 }, null],
+    ['past thirty days', { ...VALID, etaSeconds: 30 * 24 * 3600 + 1 }, null],
+    ['thirty days', { ...VALID, etaSeconds: 30 * 24 * 3600 }, 30 * 24 * 3600],
   ];
   for (const [what, body, eta] of cases) assert.is(parseReport(body)?.etaSeconds, eta, what);
 });
@@ -214,6 +218,21 @@ receive('intervalMs: the throttle interval can be set', async (ctx) => {
   assert.is(await fast.receive(report(), tokenOf('vcs-1-1')), 'throttled');
   ctx.clock.now += 1;
   assert.is(await fast.receive(report(), tokenOf('vcs-1-1')), 'recorded');
+});
+
+receive('the memories forget runs that stopped reporting: they stay as small as the runs reporting now', async (ctx) => {
+  // Many runs of many videos over a day: each reports once, then is never heard of again.
+  for (let id = 10; id < 400; id++) {
+    await ctx.store.create({ wp_post_id: id, title: `v${id}`, original_video_url: `https://wp.example/${id}.mp4` });
+    await ctx.store.transition(id, 'processing', { job_name: `vcs-${id}-1` });
+    assert.is(await send(ctx, report({ jobName: `vcs-${id}-1`, videoId: id })), 'recorded');
+    ctx.clock.now += 60_000;
+  }
+  const { runs, etas } = ctx.receiver.remembered();
+  // Nothing older than five minutes is kept (and pruning runs at most every five minutes).
+  assert.ok(runs <= 10 && etas <= 10, `remembered ${runs} runs and ${etas} ETAs`);
+  assert.ok(ctx.receiver.eta(399) !== undefined, 'the latest report is still there');
+  assert.is(ctx.receiver.eta(10), undefined, 'an hours-old one is not');
 });
 
 receive.run();

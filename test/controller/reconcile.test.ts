@@ -75,8 +75,9 @@ function summary(actions: Action[]): string[] {
   return actions.map((a) => {
     switch (a.kind) {
       case 'start':
-      case 'restart':
         return `${a.kind} ${a.video.wp_post_id} ${a.jobName}`;
+      case 'restart':
+        return `${a.kind} ${a.video.wp_post_id} ${a.jobName}${a.counted ? ' counted' : ''}`;
       case 'complete':
       case 'retry':
         return `${a.kind} ${a.video.wp_post_id}`;
@@ -153,7 +154,7 @@ const cases: Case[] = [
   {
     name: 'restarts count as in flight',
     obs: { processing: [processing(1)], pending: [pending(2), pending(3)] },
-    expect: ['restart 1 vcs-1-2', 'start 2 vcs-2-1'],
+    expect: ['restart 1 vcs-1-2 counted', 'start 2 vcs-2-1'],
   },
   {
     name: 'completing frees a slot for a start in the same pass',
@@ -189,7 +190,7 @@ const cases: Case[] = [
       failed: [failed(3)],
       pending: [pending(4)],
     },
-    expect: ['complete 1', 'restart 2 vcs-2-2', 'retry 3'],
+    expect: ['complete 1', 'restart 2 vcs-2-2 counted', 'retry 3'],
   },
   // Retries
   {
@@ -231,19 +232,32 @@ const cases: Case[] = [
   },
   // Orphans and lost runs
   {
-    name: 'orphans are restarted with attempt + 1',
+    name: 'orphans are restarted with attempt + 1; a vanished run counts as a retry, a run never started does not',
     obs: { processing: [processing(5, 2), processing(6, 1, { job_name: null })] },
-    expect: ['restart 5 vcs-5-3', 'restart 6 vcs-6-1'],
+    expect: ['restart 5 vcs-5-3 counted', 'restart 6 vcs-6-1'],
   },
   {
-    name: 'lost runs are restarted with attempt + 1',
+    name: 'lost runs are restarted with attempt + 1, counted',
     obs: { processing: [processing(5, 2)], runs: [run(5, 2, 'lost', { reason: 'pod vanished' })] },
+    expect: ['restart 5 vcs-5-3 counted'],
+  },
+  {
+    name: 'a run interrupted by a graceful shutdown is restarted without counting',
+    obs: { processing: [processing(5, 2, { retry_count: 3 })], runs: [run(5, 2, 'lost', { interrupted: true })] },
     expect: ['restart 5 vcs-5-3'],
+  },
+  {
+    name: 'a run lost once more than MAX_RETRIES allows fails the video (an encode that keeps killing its host)',
+    obs: {
+      processing: [processing(5, 4, { retry_count: 3 }), processing(6, 2, { retry_count: 3 }), processing(7, 3, { retry_count: 2 })],
+      runs: [run(5, 4, 'lost'), run(7, 3, 'lost')],
+    },
+    expect: ['fail 5 VCS_ERR_RUN_LOST', 'fail 6 VCS_ERR_RUN_LOST', 'restart 7 vcs-7-4 counted'],
   },
   {
     name: 'a restart goes past a stale run the runner still reports',
     obs: { processing: [processing(5, 2)], runs: [run(5, 3, 'running')] },
-    expect: ['stop vcs-5-3', 'restart 5 vcs-5-4'],
+    expect: ['stop vcs-5-3', 'restart 5 vcs-5-4 counted'],
   },
   {
     name: 'a running wanted run needs nothing',
@@ -339,7 +353,7 @@ const cases: Case[] = [
       runs: [run(99, 1, 'running'), run(98, 1, 'failed'), run(13, 1, 'failed'), run(11, 1, 'running'), run(10, 1, 'succeeded', { result: okResult(10, 1) })],
     },
     settings: { maxConcurrentJobs: 3 },
-    expect: ['complete 10', 'fail 13 VCS_ERR_RUN_FAILED', 'forget vcs-98-1', 'stop vcs-99-1', 'restart 12 vcs-12-2', 'retry 30', 'retry 31', 'start 20 vcs-20-1'],
+    expect: ['complete 10', 'fail 13 VCS_ERR_RUN_FAILED', 'forget vcs-98-1', 'stop vcs-99-1', 'restart 12 vcs-12-2 counted', 'retry 30', 'retry 31', 'start 20 vcs-20-1'],
   },
 ];
 
@@ -422,6 +436,9 @@ test('a timeout fails with "Processing timeout" at the current step, with the ru
 test('restart and stop reasons say why', () => {
   assert.match(only(pass({ processing: [processing(1, 2)] }), 'restart').reason, /vcs-1-2 not found/);
   assert.match(only(pass({ processing: [processing(1, 1, { job_name: null })] }), 'restart').reason, /no run was started/);
+  const lost = only(pass({ processing: [processing(1, 4, { retry_count: 3 })], runs: [run(1, 4, 'lost', { reason: 'node lost' })] }), 'fail');
+  assert.equal([lost.code, lost.retryable, lost.step], ['VCS_ERR_RUN_LOST', false, 'compressing']);
+  assert.match(lost.message, /^Run lost 4 times .*out of memory.*node lost/);
   assert.match(only(pass({ processing: [processing(1)], runs: [run(1, 1, 'lost', { reason: 'node lost' })] }), 'restart').reason, /lost: node lost/);
   assert.match(only(pass({ runs: [run(1, 1, 'running')] }), 'stop').reason, /no longer processing/);
   assert.match(only(pass({ processing: [processing(1, 3)], runs: [run(1, 2, 'running'), run(1, 3, 'running')] }), 'stop').reason, /superseded attempt.*vcs-1-3/);
@@ -439,7 +456,7 @@ test('every video gets at most one video action, in a busy mixed pass', () => {
   );
   const ids = actions.flatMap((a) => ('video' in a ? [a.video.wp_post_id] : []));
   assert.equal([...ids].sort((a, b) => a - b), [...new Set(ids)].sort((a, b) => a - b), JSON.stringify(summary(actions)));
-  assert.equal(summary(actions), ['complete 1', 'fail 3 VCS_ERR_PROCESSING_TIMEOUT', 'stop vcs-4-1', 'restart 2 vcs-2-2', 'retry 4', 'retry 5', 'start 6 vcs-6-1']);
+  assert.equal(summary(actions), ['complete 1', 'fail 3 VCS_ERR_PROCESSING_TIMEOUT', 'stop vcs-4-1', 'restart 2 vcs-2-2 counted', 'retry 4', 'retry 5', 'start 6 vcs-6-1']);
 });
 
 test('the same observation in any input order gives the same actions', () => {
@@ -452,7 +469,7 @@ test('the same observation in any input order gives the same actions', () => {
   const expected = reconcile(obs, { ...SETTINGS, maxConcurrentJobs: 4 });
   const reversed = observe({ pending: [...obs.pending].reverse(), failed: [...obs.failed].reverse(), processing: [...obs.processing].reverse(), runs: [...obs.runs].reverse() });
   assert.equal(reconcile(reversed, { ...SETTINGS, maxConcurrentJobs: 4 }), expected);
-  assert.equal(summary(expected), ['complete 10', 'forget vcs-98-1', 'stop vcs-99-1', 'restart 11 vcs-11-2', 'restart 12 vcs-12-2', 'retry 30', 'retry 31', 'start 22 vcs-22-1', 'start 20 vcs-20-1']);
+  assert.equal(summary(expected), ['complete 10', 'forget vcs-98-1', 'stop vcs-99-1', 'restart 11 vcs-11-2 counted', 'restart 12 vcs-12-2 counted', 'retry 30', 'retry 31', 'start 22 vcs-22-1', 'start 20 vcs-20-1']);
 });
 
 test('reconcile does not modify its observation', () => {

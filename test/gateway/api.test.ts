@@ -7,7 +7,8 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sha256Hex } from '../../src/gateway/auth.ts';
-import { API_KEY, startGateway, type GatewayUnderTest } from '../support/gateway.ts';
+import { exists } from '../support/package-asserts.ts';
+import { API_KEY, startGateway, workerPort, type GatewayUnderTest } from '../support/gateway.ts';
 
 const test = suite('REST API');
 let gw: GatewayUnderTest;
@@ -132,7 +133,7 @@ test('auth: writes need the key (missing/wrong → 401, WWW-Authenticate); reads
 test('POST /api/compress: requeue finished videos, raise priority, 409 while processing, 404 unknown, body checked', async () => {
   let pokes = 0;
   await gw.close();
-  gw = await startGateway({}, { poke: () => pokes++ });
+  gw = await startGateway({}, workerPort({ poke: () => void pokes++ }));
   await add(10);
   await add(11);
   await add(12);
@@ -170,27 +171,89 @@ test('GET /api/jobs: status filter, search by title or id, sort, order, paginati
   }
 });
 
-test('DELETE /api/post/:id: marks deleted, removes files (space freed), waits for a running job, keeps files on request', async () => {
-  const stopped: number[] = [];
+/** A package in HLS_PATH/{id} as a run publishes it (two files, 524 000 bytes). */
+async function publish(id: number) {
+  await mkdir(path.join(gw.hlsPath, String(id), 'high'), { recursive: true });
+  await writeFile(path.join(gw.hlsPath, String(id), 'master.m3u8'), 'x'.repeat(1000));
+  await writeFile(path.join(gw.hlsPath, String(id), 'high', 'segment000.ts'), Buffer.alloc(523_000));
+}
+
+test('GET /api/post/:id never fails on an estimate it cannot represent (an ETA of 1e300 s)', async () => {
   await gw.close();
-  gw = await startGateway({}, { waitForRunToStop: async (id) => void stopped.push(id) });
+  const eta = { etaSeconds: 1e300, at: Date.now() };
+  gw = await startGateway({}, workerPort({ eta: () => eta }));
+  await add(40);
+  await gw.store.transition(40, 'processing', { job_name: 'vcs-40-1', started_at: new Date().toISOString(), compression_progress: 50 });
+  const res = await gw.request('GET', '/api/post/40');
+  assert.equal([res.status, res.json.estimated_completion], [200, null]);
+});
+
+test('DELETE /api/post/:id: marks deleted, removes files (space freed), keeps files on request, checks its input', async () => {
   await add(20);
   await complete(20);
-  await mkdir(path.join(gw.hlsPath, '20', 'high'), { recursive: true });
-  await writeFile(path.join(gw.hlsPath, '20', 'master.m3u8'), 'x'.repeat(1000));
-  await writeFile(path.join(gw.hlsPath, '20', 'high', 'segment000.ts'), Buffer.alloc(523_000));
+  await publish(20);
   const res = await gw.request('DELETE', '/api/post/20', K);
   assert.is(res.status, 200);
-  assert.equal(res.json, { success: true, deleted_files: true, space_freed: '524 KB', space_freed_bytes: 524_000 });
+  assert.equal(res.json, { success: true, deleted_files: true, space_freed: '524 KB', space_freed_bytes: 524_000, run_stopping: false });
   const gone = await gw.store.get(20);
   assert.equal([gone!.compression_status, gone!.master_playlist_url], ['deleted', null]);
   assert.is((await gw.request('GET', '/storage/hls/20/master.m3u8')).status, 404);
   await add(21);
-  await gw.store.transition(21, 'processing', {});
-  assert.is((await gw.request('DELETE', '/api/post/21?delete_files=false', K)).json.deleted_files, false);
-  assert.equal(stopped, [21], 'a running job is stopped before files go');
+  await complete(21);
+  await publish(21);
+  const kept = await gw.request('DELETE', '/api/post/21?delete_files=false', K);
+  assert.equal([kept.json.deleted_files, kept.json.space_freed_bytes], [false, 0]);
+  assert.ok(await exists(path.join(gw.hlsPath, '21', 'master.m3u8')), 'files kept');
+  assert.is((await gw.store.get(21))!.master_playlist_url, 'https://cdn.example/storage/hls/21/master.m3u8', 'and their URLs');
   assert.is((await gw.request('DELETE', '/api/post/21?delete_files=maybe', K)).status, 400);
   assert.is((await gw.request('DELETE', '/api/post/404', K)).status, 404);
+});
+
+test('DELETE of a video being compressed: files go only after its run stopped, so what the run published meanwhile goes too', async () => {
+  await gw.close();
+  const waits: number[] = [];
+  // The run, asked to stop, publishes once more before it ends (a run caught between its two renames).
+  gw = await startGateway({}, workerPort({ waitForRunToStop: async (id) => (waits.push(id), await publish(id), true) }));
+  await add(30);
+  await gw.store.transition(30, 'processing', { job_name: 'vcs-30-1', started_at: new Date().toISOString() });
+  const res = await gw.request('DELETE', '/api/post/30', K);
+  assert.equal([res.status, res.json.run_stopping, res.json.space_freed_bytes], [200, false, 524_000]);
+  assert.equal(waits, [30], 'the run was waited for');
+  assert.not.ok(await exists(path.join(gw.hlsPath, '30')), 'nothing the run published is left');
+});
+
+test('DELETE racing the controller: a run started between the read and the write is seen and waited for', async () => {
+  await gw.close();
+  const waits: number[] = [];
+  gw = await startGateway({}, workerPort({ waitForRunToStop: async (id) => (waits.push(id), await publish(id), true) }));
+  await add(31);
+  // The controller moves the video to processing right after the API read it as pending.
+  const store = gw.store;
+  const read = store.get.bind(store);
+  let raced = false;
+  store.get = async (id) => {
+    const video = await read(id);
+    if (id === 31 && !raced) {
+      raced = true;
+      await store.transition(31, 'processing', { job_name: 'vcs-31-1', started_at: new Date().toISOString() }, ['pending']);
+    }
+    return video;
+  };
+  const res = await gw.request('DELETE', '/api/post/31', K);
+  assert.is(res.status, 200);
+  assert.ok(raced);
+  assert.equal(waits, [31], 'the read said pending, but the video left processing: its run is waited for');
+  assert.is((await read(31))!.compression_status, 'deleted');
+  assert.not.ok(await exists(path.join(gw.hlsPath, '31')));
+});
+
+test('DELETE in the cluster shape (no controller in the process): answers at once and says the run is still stopping', async () => {
+  await add(32);
+  await gw.store.transition(32, 'processing', { job_name: 'vcs-32-1', started_at: new Date().toISOString() });
+  await publish(32);
+  const res = await gw.request('DELETE', '/api/post/32', K);
+  assert.equal([res.status, res.json.run_stopping, res.json.space_freed_bytes], [200, true, 524_000]);
+  assert.is((await gw.store.get(32))!.compression_status, 'deleted');
 });
 
 test('GET /api/stats: totals per status, storage, average time, videos today, success rate', async () => {

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHealth } from '../../src/gateway/health.ts';
 import { startGateway } from '../support/gateway.ts';
 
 test('GET /health: the plan’s shape plus FFmpeg; 200 when healthy', async () => {
@@ -36,6 +37,15 @@ test('503 with the reasons: FFmpeg missing; the store unreachable (also not read
   } finally {
     await gw.close().catch(() => undefined);
   }
+});
+
+test('a flood of checks costs one store ping per pingEveryMs, concurrent ones included', async () => {
+  let pings = 0;
+  const store = { ping: async () => void pings++ } as never;
+  const health = createHealth({ store, storeKind: 'sqlite', hlsPath: '/nonexistent', ffmpegPath: '/nonexistent', version: 't', startedAt: Date.now(), pingEveryMs: 60_000 });
+  await Promise.all(Array.from({ length: 50 }, () => health.ready()));
+  for (let i = 0; i < 50; i++) await health.ready();
+  assert.is(pings, 1);
 });
 
 test.run();

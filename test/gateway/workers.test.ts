@@ -13,13 +13,14 @@ test('GATEWAY_WORKERS: 0 means one per CPU', () => {
   assert.is(workerCount(3), 3);
 });
 
-test('vcs gateway with 2 workers serves on one port and stops cleanly on SIGTERM', async () => {
+test('vcs gateway with 2 workers serves on one port, replaces a worker that dies, and stops cleanly on SIGTERM', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-workers-'));
   const port = await freePort();
+  const internal = await freePort();
   await mkdir(path.join(dir, 'hls', '1'), { recursive: true });
   await writeFile(path.join(dir, 'hls', '1', 'master.m3u8'), '#EXTM3U\n');
   const child = spawn(process.execPath, [VCS_BIN, 'gateway'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), INTERNAL_PORT: String(internal), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -30,6 +31,14 @@ test('vcs gateway with 2 workers serves on one port and stops cleanly on SIGTERM
     for (let i = 0; i < 20; i++) assert.is((await fetch(`http://127.0.0.1:${port}/storage/hls/1/master.m3u8`)).status, 200);
     await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 2, 10_000, 'two workers');
     assert.match(out, /"workers":2,"msg":"gateway workers started"/);
+    // A worker dies (an OOM kill, a crash): the primary starts another, and the port keeps answering.
+    const pids = [...out.matchAll(/"pid":(\d+)[^\n]*"msg":"gateway started"/g)].map((m) => Number(m[1]));
+    assert.is(pids.length, 2);
+    process.kill(pids[0]!, 'SIGKILL');
+    await waitFor(() => /"msg":"gateway worker died; starting another"/.test(out), 10_000, 'the primary to notice');
+    await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 3, 20_000, 'a replacement worker');
+    for (let i = 0; i < 10; i++) assert.is((await fetch(`http://127.0.0.1:${port}/storage/hls/1/master.m3u8`)).status, 200);
+    assert.is((await fetch(`http://127.0.0.1:${internal}/healthz`)).status, 200, 'the internal port too');
   } finally {
     child.kill('SIGTERM');
     assert.is(await exited, 0);

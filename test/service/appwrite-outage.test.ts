@@ -37,7 +37,7 @@ test('a 30 s Appwrite outage in the middle of a job: the job completes, nothing 
   await setUpSchema(appwrite, 'tablesdb');
   const serve = await startServe(
     // A short request timeout, so a hung Appwrite is noticed in a second rather than ten.
-    appwriteServeEnv(appwrite, { STORAGE_PATH: storage, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKER_INTERVAL: '500', VIDEO_PRESET: 'veryfast', APPWRITE_TIMEOUT: '1000' }),
+    appwriteServeEnv(appwrite, { STORAGE_PATH: storage, PORT: String(port), INTERNAL_PORT: String(await freePort()), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKER_INTERVAL: '500', VIDEO_PRESET: 'veryfast', APPWRITE_TIMEOUT: '1000' }),
   );
   // Every status the document goes through, read in-process (the HTTP side is what fails).
   const statuses = new Set<string>();
@@ -57,7 +57,7 @@ test('a 30 s Appwrite outage in the middle of a job: the job completes, nothing 
     const end = started + OUTAGE.reduce((sum, p) => sum + p.ms, 0);
     // A probe takes up to APPWRITE_TIMEOUT while Appwrite hangs: the last one starts well before the end.
     while (Date.now() < end - 2500) {
-      const [res, metrics] = await Promise.all([fetch(`${serve.url}/health`), fetch(`${serve.url}/metrics`).then((r) => r.text())]);
+      const [res, metrics] = await Promise.all([fetch(`${serve.url}/health`), fetch(`${serve.internalUrl}/metrics`).then((r) => r.text())]);
       health.push({ status: res.status, body: await res.json() });
       storeUp.push(/^vcs_store_up (\d)/m.exec(metrics)?.[1] ?? 'absent');
       encodedDuringOutage ||= existsSync(path.join(storage, 'hls', String(VIDEO), 'master.m3u8'));
@@ -87,7 +87,7 @@ test('a 30 s Appwrite outage in the middle of a job: the job completes, nothing 
     assert.ok([...statuses].every((s) => ['pending', 'processing', 'completed'].includes(s)), `never failed; statuses seen: ${[...statuses].join(', ')}`);
     const after = await fetch(`${serve.url}/health`);
     assert.equal([after.status, (await after.json()).appwrite.connected], [200, true]);
-    assert.match(await (await fetch(`${serve.url}/metrics`)).text(), /^vcs_store_up 1/m);
+    assert.match(await (await fetch(`${serve.internalUrl}/metrics`)).text(), /^vcs_store_up 1/m);
     assert.not.match(serve.output(), /video failed/);
   } finally {
     clearInterval(watcher);

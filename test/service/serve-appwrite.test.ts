@@ -36,7 +36,7 @@ test('a publisher’s document becomes completed with its URLs', async () => {
   const port = await freePort();
   const doc = await publish(appwrite, { wp_post_id: 4242, title: 'From WordPress', original_video_url: `${sources.url}/uploads/4242.mp4` });
   const serve = await startServe(
-    appwriteServeEnv(appwrite, { STORAGE_PATH: path.join(tmp, 'storage'), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKER_INTERVAL: '500', VIDEO_PRESET: 'veryfast', APPWRITE_TIMEOUT: '2000' }),
+    appwriteServeEnv(appwrite, { STORAGE_PATH: path.join(tmp, 'storage'), PORT: String(port), INTERNAL_PORT: String(await freePort()), PUBLIC_URL: `http://127.0.0.1:${port}`, WORKER_INTERVAL: '500', VIDEO_PRESET: 'veryfast', APPWRITE_TIMEOUT: '2000' }),
   );
   try {
     const done = await waitFor(() => {
@@ -68,7 +68,7 @@ test('a publisher’s document becomes completed with its URLs', async () => {
 test('a wrong key stops the service at start with one clear message', async () => {
   const port = await freePort();
   const { runVcs } = await import('../support/vcs.ts');
-  const run = await runVcs(['serve'], appwriteServeEnv(appwrite, { STORAGE_PATH: path.join(tmp, 'wrong-key'), PORT: String(port), APPWRITE_API_KEY: 'revoked' }));
+  const run = await runVcs(['serve'], appwriteServeEnv(appwrite, { STORAGE_PATH: path.join(tmp, 'wrong-key'), PORT: String(port), INTERNAL_PORT: String(await freePort()), APPWRITE_API_KEY: 'revoked' }));
   assert.is(run.code, 1);
   const fatal = run.stdout.split('\n').filter((l) => l.includes('"level":60'));
   assert.is(fatal.length, 1, run.stdout);

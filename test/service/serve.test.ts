@@ -1,7 +1,9 @@
 /**
  * `vcs serve` end to end, as a child process on the embedded store: videos enqueued with
  * `vcs enqueue` go pending → processing → completed one at a time in FIFO order, their packages
- * are served over HTTP; and a kill -9 in the middle of an encode loses nothing.
+ * are served over HTTP; a kill -9 in the middle of an encode loses nothing, a kill of the whole
+ * process group leaves no work folder behind and counts against the retry budget, and a video
+ * deleted mid-encode ends with no files and no running transcoder.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,9 +13,10 @@ import * as assert from 'uvu/assert';
 import * as HLS from 'hls-parser';
 import { makeClip } from '../support/media.ts';
 import { assertPackage, exists } from '../support/package-asserts.ts';
-import { enqueueVia, freePort, openStoreFile, startServe, waitFor } from '../support/service.ts';
+import { enqueueVia, openStoreFile, servicePorts, startServe, waitFor } from '../support/service.ts';
 
 const test = suite('vcs serve');
+const API_KEY = 'serve-test-key-'.padEnd(64, 'x');
 let tmp = '';
 
 test.before(async () => {
@@ -24,11 +27,12 @@ test.after(async () => {
 });
 
 async function serveEnv(name: string, extra: Record<string, string> = {}) {
-  const port = await freePort();
+  const ports = await servicePorts();
   return {
     STORAGE_PATH: path.join(tmp, name),
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    ...ports,
+    PUBLIC_URL: `http://127.0.0.1:${ports.PORT}`,
+    API_KEY: API_KEY,
     MAX_CONCURRENT_JOBS: '1',
     WORKER_INTERVAL: '1000',
     VIDEO_PRESET: 'veryfast',
@@ -57,7 +61,7 @@ test('three clips with MAX_CONCURRENT_JOBS=1 complete in FIFO order and are serv
     const done = await waitFor(async () => {
       const all = await Promise.all([101, 102, 103].map((id) => store.get(id)));
       return all.every((v) => v?.compression_status === 'completed') && all;
-    }, 90_000, 'three completions');
+    }, 90_000, 'three completions').catch((err: Error) => Promise.reject(new Error(`${err.message}\n${serve.output().slice(-3000)}`)));
     const videos = done.map((v) => v!);
     // FIFO, one at a time: each starts after the previous one completed.
     for (let i = 1; i < videos.length; i++) {
@@ -87,7 +91,8 @@ test('three clips with MAX_CONCURRENT_JOBS=1 complete in FIFO order and are serv
     const health = await (await fetch(`${serve.url}/health`)).json();
     assert.is(health.status, 'healthy');
     assert.is(health.worker.jobsProcessed, 3);
-    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    assert.is((await fetch(`${serve.url}/metrics`)).status, 404, 'metrics are not on the public port');
+    const metrics = await (await fetch(`${serve.internalUrl}/metrics`)).text();
     assert.match(metrics, /^vcs_jobs_total\{result="completed"\} 3$/m);
     assert.match(metrics, /^vcs_job_duration_seconds_count\{result="completed"\} 3$/m);
     assert.match(metrics, /^vcs_queue_depth 0$/m);
@@ -124,7 +129,7 @@ test('kill -9 in the middle of an encode: after a restart the video completes ex
       return v?.compression_status === 'completed' && v;
     }, 120_000, 'completion after the restart');
     assert.is(done.job_name, 'vcs-300-2', 'run again as a new attempt');
-    assert.is(done.retry_count, 0, 'a crash is not a failure');
+    assert.is(done.retry_count, 1, 'the attempt the crash took counts against MAX_RETRIES');
     const dir = path.join(env.STORAGE_PATH, 'hls', '300');
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
     assert.is(manifest.jobName, 'vcs-300-2', 'the package is the second attempt’s, published once');
@@ -141,6 +146,73 @@ test('kill -9 in the middle of an encode: after a restart the video completes ex
     });
     await waitFor(async () => (await leftovers(env.STORAGE_PATH)).length === 0, 5000, 'temp files to be gone');
     assert.ok(await exists(path.join(env.STORAGE_PATH, 'vcs.sqlite')));
+  } finally {
+    await store.close();
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  }
+});
+
+/** Kills `vcs serve` and everything it started (its transcoders, their FFmpeg) at once. */
+async function killGroup(serve: Awaited<ReturnType<typeof startServe>>): Promise<void> {
+  process.kill(-serve.child.pid!, 'SIGKILL');
+  await serve.exited;
+}
+
+test('the whole process group killed twice mid-encode: lost work folders are removed at restart, the losses are counted, and MAX_RETRIES ends it', async () => {
+  const env = await serveEnv('group-kill', { MAX_RETRIES: '1' });
+  const clip = await makeClip(path.join(tmp, 'group.mp4'), { width: 1920, height: 1080, seconds: 14, audio: 2 });
+  const store = await openStoreFile(path.join(env.STORAGE_PATH, 'vcs.sqlite'));
+  const work = (job: string) => path.join(env.STORAGE_PATH, 'temp', 'work', job);
+  let serve = await startServe(env, { group: true });
+  try {
+    await enqueueVia(env, 400, clip, ['--title', 'OOM every time']);
+    await waitFor(async () => (await store.get(400))?.compression_step === 'compressing', 60_000, 'the first encode');
+    const first = (await store.get(400))!;
+    assert.is(first.job_name, 'vcs-400-1');
+    await killGroup(serve);
+    // Nobody was left to clean up: the download and the staging are still there.
+    assert.ok(await exists(path.join(work('vcs-400-1'), 'staging')), 'the lost run left its work folder');
+
+    serve = await startServe(env, { group: true });
+    await waitFor(async () => !(await exists(work('vcs-400-1'))), 10_000, 'the lost run’s work folder to be removed at restart');
+    await waitFor(async () => (await store.get(400))?.job_name === 'vcs-400-2' && (await store.get(400))?.compression_step === 'compressing', 60_000, 'the second encode');
+    const second = (await store.get(400))!;
+    assert.equal([second.retry_count, second.started_at], [1, first.started_at], 'counted; started_at kept, so PROCESSING_TIMEOUT bounds every attempt');
+    await killGroup(serve);
+
+    serve = await startServe(env, { group: true });
+    const failed = await waitFor(async () => {
+      const v = await store.get(400);
+      return v?.compression_status === 'failed' && v;
+    }, 30_000, 'the video to fail');
+    assert.equal([failed.error_code, failed.retryable, failed.job_name], ['VCS_ERR_RUN_LOST', false, 'vcs-400-2']);
+    assert.match(failed.error_message ?? '', /^Run lost 2 times/);
+    await waitFor(async () => (await leftovers(env.STORAGE_PATH)).length === 0 && !(await exists(work('vcs-400-2'))), 10_000, 'nothing left over');
+  } finally {
+    await store.close();
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  }
+});
+
+test('a video deleted while it is being encoded ends with no files on disk and no transcoder running', async () => {
+  const env = await serveEnv('delete');
+  const clip = await makeClip(path.join(tmp, 'delete.mp4'), { width: 1920, height: 1080, seconds: 14, audio: 2 });
+  const serve = await startServe(env);
+  const store = await openStoreFile(path.join(env.STORAGE_PATH, 'vcs.sqlite'));
+  try {
+    await enqueueVia(env, 500, clip, ['--title', 'Deleted mid-encode']);
+    await waitFor(async () => (await store.get(500))?.compression_step === 'compressing', 60_000, 'the encode to start');
+    const record = JSON.parse(await readFile(path.join(env.STORAGE_PATH, 'temp', 'runs', 'vcs-500-1.run.json'), 'utf8'));
+    const res = await fetch(`${serve.url}/api/post/500`, { method: 'DELETE', headers: { authorization: `Bearer ${API_KEY}` } });
+    assert.is(res.status, 200);
+    assert.equal((await res.json()).run_stopping, false, 'vcs serve answers once the run has stopped');
+    assert.throws(() => process.kill(record.pid, 0), 'the transcoder is gone');
+    assert.is((await store.get(500))!.compression_status, 'deleted');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.not.ok(await exists(path.join(env.STORAGE_PATH, 'hls', '500')), 'no package');
+    await waitFor(async () => (await leftovers(env.STORAGE_PATH)).length === 0, 5000, 'no work files');
   } finally {
     await store.close();
     serve.child.kill('SIGTERM');

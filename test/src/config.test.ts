@@ -2,7 +2,22 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, defaultOf, inheritedEnvironment, loadConfig, parseBitrate, SETTINGS, type SettingName } from '../../src/config.ts';
+import {
+  ConfigError,
+  defaultOf,
+  loadConfig,
+  parseBitrate,
+  printableSettings,
+  SECRET_SETTINGS,
+  settingNames,
+  settingOf,
+  settingText,
+  systemEnvironment,
+  transcoderSettingsEnvironment,
+  unusedSettingsGiven,
+} from '../../src/config.ts';
+import { renderEnvExample, renderSettingsTable } from '../../src/reference.ts';
+import { REDACT_PATHS } from '../../src/log.ts';
 import { ROOT } from '../support/vcs.ts';
 import { runVcs } from '../support/vcs.ts';
 
@@ -61,25 +76,94 @@ test('bit rates', () => {
   assert.equal(['5000k', '5M', '2.5M', '128000'].map(parseBitrate), [5_000_000, 5_000_000, 2_500_000, 128_000]);
 });
 
-test('.env.example documents every setting with its default', () => {
-  const text = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
-  for (const name of Object.keys(SETTINGS) as SettingName[]) {
-    const line = text.split('\n').find((l) => l.replace(/^#\s*/, '').startsWith(`${name}=`));
-    assert.ok(line, `${name} is in .env.example`);
-    const value = line!.replace(/^#\s*/, '').slice(name.length + 1).trim();
-    const documented = defaultOf(name);
-    if (documented !== undefined && !SETTINGS[name].derivedDefault) assert.is(value, documented, `${name} default`);
+test('.env.example is rendered from the settings table (npm run docs), so every default and description is current', () => {
+  assert.fixture(readFileSync(path.join(ROOT, '.env.example'), 'utf8'), renderEnvExample());
+});
+
+test('the README settings table is rendered from the settings table (npm run docs)', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const table = /<!-- settings:start -->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme)?.[1];
+  assert.ok(table, 'README has the settings markers');
+  assert.fixture(table!, renderSettingsTable());
+});
+
+test('rendered documentation: literal defaults as they parse, derived ones by their rule, never "undefined"', () => {
+  const example = renderEnvExample();
+  for (const name of settingNames()) {
+    const setting = settingOf(name);
+    if (setting.default !== undefined && setting.default !== '' && !setting.derived) assert.match(example, `\n${name}=${setting.default}\n`, name);
+    else assert.match(example, `\n# ${name}=\n`, name);
+  }
+  const table = renderSettingsTable();
+  assert.not.match(table, 'undefined');
+  assert.match(table, '| `CONTROLLER_URL` | http://vcs-controller:$INTERNAL_PORT |');
+  assert.match(table, '| `JOB_ACTIVE_DEADLINE_SECONDS` | PROCESSING_TIMEOUT in seconds |');
+  assert.match(table, /\| `SENTRY_DSN` \| unset \| — \| Not used yet/);
+});
+
+test('every setting’s value reads back from its text (what a child process or a Job receives)', () => {
+  const env = {
+    API_KEY_HASHES: `${'a'.repeat(64)},${'b'.repeat(64)}`,
+    ALLOWED_REFERERS: 'wp.example,www.wp.example',
+    TRANSCODER_NODE_SELECTOR: 'workload=ffmpeg,disk=ssd',
+    TRANSCODER_TOLERATIONS: '[{"key":"dedicated","operator":"Equal","value":"ffmpeg","effect":"NoSchedule"}]',
+    TRANSCODER_AFFINITY: '{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[]}}}',
+    HIGH_BITRATE: '4.5M',
+  };
+  const c = loadConfig(env);
+  const again = loadConfig(Object.fromEntries(settingNames().map((name) => [name, settingText(c[name])])));
+  for (const name of settingNames()) assert.equal(again[name], c[name], name);
+});
+
+test('secrets: hidden by vcs config, redacted in logs, never passed to a transcoder', () => {
+  assert.equal([...SECRET_SETTINGS].sort(), ['API_KEY', 'API_KEY_HASHES', 'APPWRITE_API_KEY', 'PROGRESS_SECRET', 'SENTRY_DSN']);
+  for (const name of SECRET_SETTINGS) for (const p of [name, `env.${name}`, `settings.${name}`]) assert.ok(REDACT_PATHS.includes(p), p);
+  const c = loadConfig({ API_KEY: 'k', APPWRITE_API_KEY: 'a', PROGRESS_SECRET: 'p', API_KEY_HASHES: '' });
+  const shown = printableSettings(c);
+  assert.equal([shown.API_KEY, shown.APPWRITE_API_KEY, shown.PROGRESS_SECRET, shown.API_KEY_HASHES, shown.SENTRY_DSN], ['[set]', '[set]', '[set]', null, null]);
+  assert.is(shown.KEYFRAME_INTERVAL, 2, 'a name with KEY in it is no secret');
+  for (const where of ['local', 'pod'] as const) {
+    const env = transcoderSettingsEnvironment(c, where);
+    for (const name of SECRET_SETTINGS) assert.not.ok(name in env, `${name} to ${where}`);
   }
 });
 
-test('the README configuration table lists every setting', () => {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  for (const name of Object.keys(SETTINGS)) assert.ok(readme.includes(`| \`${name}\``), `${name} in README`);
+test('what reaches a transcoder: its settings (FFmpeg paths only on this machine), plus the system environment, nothing else of ours', () => {
+  const c = loadConfig({ MAX_SOURCE_BYTES: '1000', LOG_LEVEL: 'debug', FFMPEG_PATH: '/opt/ffmpeg/bin/ffmpeg', STORE: 'appwrite', APPWRITE_ENDPOINT: 'https://aw.example/v1', APPWRITE_PROJECT_ID: 'p', APPWRITE_API_KEY: 'k' });
+  const local = transcoderSettingsEnvironment(c, 'local');
+  assert.equal(local.MAX_SOURCE_BYTES, '1000');
+  assert.equal([local.FFMPEG_PATH, local.FFPROBE_PATH], ['/opt/ffmpeg/bin/ffmpeg', '/opt/ffmpeg/bin/ffprobe']);
+  const pod = transcoderSettingsEnvironment(c, 'pod');
+  assert.not.ok('FFMPEG_PATH' in pod, 'a pod’s image brings its own FFmpeg');
+  assert.equal(Object.keys(pod).sort(), Object.keys(local).filter((k) => !k.startsWith('FF')).sort());
+  for (const name of ['STORE', 'APPWRITE_ENDPOINT', 'APPWRITE_API_KEY', 'PORT', 'HIGH_QUALITY_CRF']) assert.not.ok(name in local, name);
+  assert.equal(systemEnvironment({ PATH: '/bin', HOME: '/root', API_KEY: 'k', APPWRITE_API_KEY: 'a', STORE: 'appwrite', LOG_LEVEL: 'debug' }), { PATH: '/bin', HOME: '/root' });
+  // The transcoder validates what it receives on its own.
+  assert.is(loadConfig({ ...systemEnvironment({ PATH: '/bin' }), ...local }).MAX_SOURCE_BYTES, 1000);
 });
 
-test('secrets are not passed on to child processes', () => {
-  assert.equal(inheritedEnvironment({ PATH: '/bin', API_KEY: 'k', APPWRITE_API_KEY: 'a', HOME: '/root' }), { PATH: '/bin', HOME: '/root' });
-  assert.equal(inheritedEnvironment({ PATH: '/bin', STORE: 'appwrite', APPWRITE_ENDPOINT: 'https://aw.example/v1', APPWRITE_TIMEOUT: '1000' }), { PATH: '/bin' }, 'nor the store’s settings');
+test('settings nothing reads yet are said so: in the docs and, when set, as a warning at start', () => {
+  const unused = settingNames().filter((name) => settingOf(name).notUsedYet);
+  assert.equal(unused, ['NODE_ENV', 'DELETE_OLD_VIDEOS_AFTER', 'SENTRY_DSN', 'ADMIN_ENABLED']);
+  for (const name of unused) assert.equal(settingOf(name).usedBy, [], name);
+  assert.equal(unusedSettingsGiven({ NODE_ENV: 'production', DELETE_OLD_VIDEOS_AFTER: '90' }), [], 'defaults are not a choice');
+  assert.equal(
+    unusedSettingsGiven({ SENTRY_DSN: 'https://k@sentry.example/1', DELETE_OLD_VIDEOS_AFTER: '30', PORT: '8080' }).map((w) => w.name),
+    ['DELETE_OLD_VIDEOS_AFTER', 'SENTRY_DSN'],
+  );
+  assert.match(unusedSettingsGiven({ SENTRY_DSN: 'x' })[0]!.message, /^SENTRY_DSN is set but not used yet: /);
+  // Everything else is read by some process.
+  for (const name of settingNames().filter((n) => !settingOf(n).notUsedYet)) assert.ok(settingOf(name).usedBy.length > 0, name);
+});
+
+test('PORT and INTERNAL_PORT must differ; bind addresses are IP addresses', () => {
+  assert.match(problemsOf({ PORT: '3001' })[0] ?? '', /^INTERNAL_PORT must differ from PORT/);
+  assert.equal(problemsOf({ BIND_ADDRESS: 'localhost', INTERNAL_BIND_ADDRESS: '10.0.0.300' }), [
+    'BIND_ADDRESS must be an IP address to listen on, such as 127.0.0.1, 0.0.0.0 or ::, got "localhost"',
+    'INTERNAL_BIND_ADDRESS must be an IP address to listen on, such as 127.0.0.1, 0.0.0.0 or ::, got "10.0.0.300"',
+  ]);
+  const c = loadConfig({});
+  assert.equal([c.BIND_ADDRESS, c.INTERNAL_PORT, c.INTERNAL_BIND_ADDRESS, c.TRUST_PROXY, c.TRUSTED_PROXY_HOPS], ['0.0.0.0', 3001, '127.0.0.1', false, 1]);
 });
 
 test('the CLI stops at start with the message when a setting is bad', async () => {

@@ -1,6 +1,8 @@
 /**
- * A gateway app on a real SQLite store in a temp folder, served on a loopback port, with its logs
- * captured in memory (like pino's own `sink()` helper).
+ * The public app as the roots build it (src/roots/wiring.ts publicApp) on a real SQLite store in
+ * a temp folder, served on a loopback port, with its logs captured in memory (like pino's own
+ * `sink()` helper). `worker` stands for the controller of `vcs serve`; without it, the cluster
+ * shape's gateway.
  */
 import http from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -10,12 +12,12 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig, type Env } from '../../src/config.ts';
-import { createApp } from '../../src/gateway/app.ts';
 import { createHealth } from '../../src/gateway/health.ts';
+import type { WorkerPort } from '../../src/gateway/ports.ts';
 import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
-import { gatewayDeps } from '../../src/service.ts';
-import type { ApiDeps } from '../../src/gateway/api.ts';
+import { createMetrics } from '../../src/metrics/metrics.ts';
+import { publicApp } from '../../src/roots/wiring.ts';
 
 export interface GatewayUnderTest {
   url: string;
@@ -30,7 +32,19 @@ export interface GatewayUnderTest {
 
 export const API_KEY = 'k'.repeat(64);
 
-export async function startGateway(env: Env = {}, extras: Partial<Pick<ApiDeps, 'eta' | 'poke' | 'waitForRunToStop' | 'activeRuns'>> = {}): Promise<GatewayUnderTest> {
+/** A worker port whose every part is a no-op, to override piece by piece. */
+export function workerPort(parts: Partial<WorkerPort> = {}): WorkerPort {
+  return {
+    status: () => ({ status: 'idle', lastRun: null, jobsProcessed: 0 }),
+    poke: () => undefined,
+    eta: () => undefined,
+    waitForRunToStop: async () => true,
+    activeRuns: async () => new Set(),
+    ...parts,
+  };
+}
+
+export async function startGateway(env: Env = {}, worker?: WorkerPort): Promise<GatewayUnderTest> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-gw-'));
   const settings = loadConfig({ STORAGE_PATH: dir, API_KEY, LOG_LEVEL: 'debug', ...env });
   await mkdir(settings.HLS_PATH, { recursive: true });
@@ -45,8 +59,9 @@ export async function startGateway(env: Env = {}, extras: Partial<Pick<ApiDeps, 
   const log = pino({ level: 'debug' }, sink);
   const store = createSqliteStore({ file: path.join(dir, 'vcs.sqlite'), now: Date.now });
   await store.init();
-  const health = createHealth({ store, storeKind: 'sqlite', hlsPath: settings.HLS_PATH, ffmpegPath: settings.FFMPEG_PATH, version: 'test', startedAt: Date.now() });
-  const app = createApp(gatewayDeps(settings, store, log, health, extras));
+  const health = createHealth({ store, storeKind: 'sqlite', hlsPath: settings.HLS_PATH, ffmpegPath: settings.FFMPEG_PATH, version: 'test', startedAt: Date.now(), pingEveryMs: 0 });
+  const metrics = createMetrics({ videos: async () => ({ counts: await store.countByStatus(), paused: await store.isPaused() }), defaultMetrics: false });
+  const app = publicApp(settings, { store, log, health, metrics, worker });
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

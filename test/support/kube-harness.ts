@@ -93,7 +93,7 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
         RUNNER: 'kubernetes',
         KUBECONFIG: kubeconfig,
         KUBE_NAMESPACE: NAMESPACE,
-        CONTROLLER_PORT: String(port),
+        INTERNAL_PORT: String(port),
         CONTROLLER_URL: `http://127.0.0.1:${port}`,
         PUBLIC_URL: 'https://cdn.example.com',
         WORKER_INTERVAL: '1000',
@@ -111,7 +111,7 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
     },
     async startController(env) {
       const { child, output, exited } = spawnVcs('controller', env);
-      const url = `http://127.0.0.1:${env.CONTROLLER_PORT}`;
+      const url = `http://127.0.0.1:${env.INTERNAL_PORT}`;
       const proc: ControllerProcess = {
         name: env.LEADER_ELECTION_IDENTITY ?? 'controller',
         child,

@@ -5,6 +5,12 @@ import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
 import { runVcs, spawnVcs } from './vcs.ts';
 
+/** The two ports a service needs: PORT and INTERNAL_PORT, both free. */
+export async function servicePorts(): Promise<{ PORT: string; INTERNAL_PORT: string }> {
+  const [port, internal] = [await freePort(), await freePort()];
+  return { PORT: String(port), INTERNAL_PORT: String(internal === port ? await freePort() : internal) };
+}
+
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -17,16 +23,18 @@ export interface ServeProcess {
   child: ChildProcess;
   port: number;
   url: string;
+  /** The internal port's base URL (metrics, progress, pokes). */
+  internalUrl: string;
   output: () => string;
   exited: Promise<number | null>;
 }
 
-export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
+export async function startServe(env: Record<string, string>, opts: { group?: boolean } = {}): Promise<ServeProcess> {
   const port = Number(env.PORT);
-  const { child, output, exited } = spawnVcs('serve', env);
+  const { child, output, exited } = spawnVcs('serve', env, opts);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) || (child.exitCode !== null ? Promise.reject(new Error(`serve exited: ${output()}`)) : false), 20_000);
-  return { child, port, url, output, exited };
+  return { child, port, url, internalUrl: `http://127.0.0.1:${env.INTERNAL_PORT ?? 3001}`, output, exited };
 }
 
 export async function waitFor<T>(check: () => Promise<T | false | null | undefined> | T | false | null | undefined, timeoutMs: number, what = 'condition'): Promise<T> {

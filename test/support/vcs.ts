@@ -46,12 +46,17 @@ export interface VcsDaemon {
   exited: Promise<number | null>;
 }
 
-/** A long-running `vcs <command>` (serve, controller, gateway) with its output collected. */
-export function spawnVcs(command: string, env: Record<string, string>): VcsDaemon {
+/**
+ * A long-running `vcs <command>` (serve, controller, gateway) with its output collected.
+ * `group`: it leads a process group of its own, which its children join, so a test can kill the
+ * whole group at once as systemd, a container runtime or the OOM killer of a cgroup would.
+ */
+export function spawnVcs(command: string, env: Record<string, string>, opts: { group?: boolean } = {}): VcsDaemon {
   const child = spawn(process.execPath, [VCS_BIN, command], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.group ?? false,
   });
   let text = '';
   child.stdout!.on('data', (d) => (text += d));

@@ -1,24 +1,14 @@
 /**
- * One error middleware (STYLE 11) and the access log. Errors become
+ * One error middleware (STYLE 11) and the access log, for every HTTP app of the service (the
+ * public gateway and the internal port). Errors become
  * `{ "error": { "code", "message" } }` with the status the API documents; messages of unexpected
  * errors and stack traces never reach clients, and 5xx are logged with the stack. Every request
  * gets one access log line (method, path without query, status, time, client, key fingerprint).
  */
 import type { Middleware } from 'koa';
-import { VcsError } from '../errors.ts';
+import { codeForStatus, VcsError } from '../errors.ts';
+import { HLS_ROUTE } from '../jobs/urls.ts';
 import type { Logger } from '../log.ts';
-
-const CODE_BY_STATUS: Record<number, string> = {
-  400: 'VCS_ERR_BAD_REQUEST',
-  401: 'VCS_ERR_UNAUTHORIZED',
-  403: 'VCS_ERR_FORBIDDEN',
-  404: 'VCS_ERR_NOT_FOUND',
-  405: 'VCS_ERR_METHOD_NOT_ALLOWED',
-  409: 'VCS_ERR_CONFLICT',
-  413: 'VCS_ERR_BAD_REQUEST',
-  415: 'VCS_ERR_BAD_REQUEST',
-  429: 'VCS_ERR_RATE_LIMITED',
-};
 
 interface HttpishError {
   status?: number;
@@ -49,7 +39,7 @@ export function errorHandler(log: Logger): Middleware {
       if (err.headers) ctx.set(err.headers);
       ctx.body = {
         error: {
-          code: vcs?.code ?? CODE_BY_STATUS[safeStatus] ?? 'VCS_ERR_INTERNAL',
+          code: vcs?.code ?? codeForStatus(safeStatus),
           message: expose ? err.message : 'internal error',
         },
       };
@@ -58,7 +48,7 @@ export function errorHandler(log: Logger): Middleware {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // Successful HLS file hits are the bulk of the traffic (a player fetches a segment every
       // few seconds): they go to debug, everything else (API, errors, refusals) to info.
-      const routine = ctx.path.startsWith('/storage/') && ctx.status < 400;
+      const routine = ctx.path.startsWith(`${HLS_ROUTE}/`) && ctx.status < 400;
       log[routine ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip, key: ctx.state.keyFingerprint }, 'request');
     }
   };

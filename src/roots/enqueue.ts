@@ -6,11 +6,13 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Settings } from './config.ts';
-import { vcsError } from './errors.ts';
-import type { Priority, VideoJob } from './jobs/model.ts';
-import type { JobStore } from './jobs/store.ts';
-import { POKE_ROUTE } from './gateway/app.ts';
+import type { Settings } from '../config.ts';
+import { vcsError } from '../errors.ts';
+import { POKE_ROUTE } from '../http/routes.ts';
+import type { Priority, VideoJob } from '../jobs/model.ts';
+import { queueAgain } from '../jobs/queue.ts';
+import type { JobStore } from '../jobs/store.ts';
+import { localAddress } from './wiring.ts';
 
 export interface EnqueueRequest {
   id: number;
@@ -34,21 +36,16 @@ export async function enqueue(store: JobStore, settings: Settings, req: EnqueueR
   const url = await sourceUrlFor(req.source, settings);
   const title = req.title ?? path.basename(new URL(url).pathname) ?? `Video ${req.id}`;
   const existing = await store.get(req.id);
-  let video: VideoJob;
-  if (!existing) {
-    video = await store.create({ wp_post_id: req.id, title, original_video_url: url, priority: req.priority });
-  } else if (existing.compression_status === 'pending' || existing.compression_status === 'processing') {
-    throw vcsError('VCS_ERR_CONFLICT', `video ${req.id} is already ${existing.compression_status}`);
-  } else {
-    video = await store.transition(req.id, 'pending', { original_video_url: url, title, priority: req.priority, compression_step: 'queued', compression_progress: 0, retry_count: 0 });
-  }
+  const video: VideoJob = existing
+    ? await queueAgain(store, existing, { original_video_url: url, title, priority: req.priority })
+    : await store.create({ wp_post_id: req.id, title, original_video_url: url, priority: req.priority });
   return { video, created: !existing, position: await store.queuePosition(req.id) };
 }
 
-/** Best effort: tells a running `vcs serve` on this machine to look at the store now. */
-export async function pokeService(port: number): Promise<boolean> {
+/** Best effort: tells a running `vcs serve` on this machine (its internal port) to look at the store now. */
+export async function pokeService(settings: Pick<Settings, 'INTERNAL_PORT' | 'INTERNAL_BIND_ADDRESS'>): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}${POKE_ROUTE}`, { method: 'POST', signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://${localAddress(settings.INTERNAL_BIND_ADDRESS)}:${settings.INTERNAL_PORT}${POKE_ROUTE}`, { method: 'POST', signal: AbortSignal.timeout(1000) });
     return res.ok;
   } catch {
     return false;

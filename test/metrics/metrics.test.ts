@@ -8,10 +8,12 @@ import * as assert from 'uvu/assert';
 import type { WorkerStatus } from '../../src/controller/controller.ts';
 import { vcsError } from '../../src/errors.ts';
 import { hlsFiles } from '../../src/gateway/hls-files.ts';
-import { createMetrics, failedResult, JOB_DURATION_BUCKETS, routeLabel, type Metrics, type MetricsDeps } from '../../src/gateway/metrics.ts';
-import { STORE_OPERATIONS } from '../../src/jobs/instrumented-store.ts';
 import type { Status, VideoJob } from '../../src/jobs/model.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
+import { routeLabel } from '../../src/metrics/http.ts';
+import { failedResult, JOB_DURATION_BUCKETS } from '../../src/metrics/jobs.ts';
+import { createMetrics, type Metrics, type MetricsDeps } from '../../src/metrics/metrics.ts';
+import { instrumentStore, STORE_OPERATIONS } from '../../src/metrics/store.ts';
 import { startServer, type TestServer } from '../support/http-server.ts';
 
 // ------------------------------------------------------------------------------------------------
@@ -34,6 +36,8 @@ interface FakeStore {
   paused: boolean;
   /** When set, countByStatus and isPaused throw it (or hang, for 'hang'). */
   failure: unknown;
+  /** Milliseconds each read takes. */
+  delayMs: number;
   reads: number;
 }
 
@@ -43,11 +47,13 @@ function fakeStore(): FakeStore {
     counts: { pending: 3, processing: 1, completed: 7, failed: 2, deleted: 0 },
     paused: false,
     failure: null,
+    delayMs: 0,
     reads: 0,
     store: undefined as unknown as JobStore,
   };
   const answer = async <T>(value: () => T): Promise<T> => {
     if (fake.failure === 'hang') return new Promise<T>(() => undefined);
+    if (fake.delayMs > 0) await new Promise((r) => setTimeout(r, fake.delayMs));
     if (fake.failure !== null) throw fake.failure;
     return value();
   };
@@ -60,6 +66,12 @@ function fakeStore(): FakeStore {
     isPaused: () => answer(() => fake.paused),
   };
   return fake;
+}
+
+/** A scrape-time videos source over a fresh fake store. */
+function fakeVideos(): MetricsDeps['videos'] {
+  const { store } = fakeStore();
+  return async () => ({ counts: await store.countByStatus(), paused: await store.isPaused() });
 }
 
 interface World {
@@ -93,8 +105,11 @@ async function world(options: Partial<MetricsDeps> & { withWorker?: boolean; err
     worker: { status: 'idle', lastRun: new Date(T0 - 30_000).toISOString(), jobsProcessed: 0, jobsFailed: 0, lastError: null },
     hlsDir,
   } as World;
+  // As the roots do: the store wrapped once with the metrics' observer, read through the wrapper.
+  let observed: JobStore = w.fake.store;
   w.metrics = createMetrics({
-    store: w.fake.store,
+    videos: async () => ({ counts: await observed.countByStatus(), paused: await observed.isPaused() }),
+    routePrefixes: ['/storage/hls'],
     storage: async () => {
       if (w.storage instanceof Error) throw w.storage;
       return w.storage;
@@ -105,6 +120,7 @@ async function world(options: Partial<MetricsDeps> & { withWorker?: boolean; err
     now: () => w.clock.now,
     ...options,
   });
+  observed = instrumentStore(w.fake.store, w.metrics.storeObserver);
 
   const app = new Koa();
   app.silent = true;
@@ -212,12 +228,19 @@ exposition('answers the Prometheus text format with default and vcs_ metrics, ty
 });
 
 exposition('two metric sets in one process do not share series', async () => {
-  const a = createMetrics({ store: fakeStore().store, storage: async () => ({ usedBytes: 1, availableBytes: 1 }), ffmpeg: async () => ({ available: true }) });
-  const b = createMetrics({ store: fakeStore().store, storage: async () => ({ usedBytes: 2, availableBytes: 2 }), ffmpeg: async () => ({ available: false }) });
+  const a = createMetrics({ videos: fakeVideos(), storage: async () => ({ usedBytes: 1, availableBytes: 1 }), ffmpeg: async () => ({ available: true }) });
+  const b = createMetrics({ videos: fakeVideos(), storage: async () => ({ usedBytes: 2, availableBytes: 2 }), ffmpeg: async () => ({ available: false }) });
   a.recordJob('completed', 10);
   assert.is(sample(await a.registry.metrics(), 'vcs_jobs_total{result="completed"}'), 1);
   assert.is(sample(await b.registry.metrics(), 'vcs_jobs_total{result="completed"}'), 0);
   assert.is(sample(await b.registry.metrics(), 'vcs_ffmpeg_available'), 0);
+});
+
+exposition('a process without a storage or FFmpeg source (the cluster controller) exports none of their series', async () => {
+  const m = createMetrics({ videos: fakeVideos(), defaultMetrics: false });
+  const text = await m.registry.metrics();
+  for (const name of ['vcs_storage_used_bytes', 'vcs_storage_free_bytes', 'vcs_ffmpeg_available', 'vcs_worker_up', 'vcs_controller_leader']) assert.not.match(text, name, name);
+  assert.is(sample(text, 'vcs_queue_depth'), 3);
 });
 
 exposition.run();
@@ -262,18 +285,18 @@ facts('storage and FFmpeg come from the injected functions', async () => {
   }
 });
 
-facts('one store read serves every scrape for 5 s, including concurrent ones', async () => {
+facts('one store read serves every series of a scrape and the scrapes that overlap it; nothing is kept for the next', async () => {
   const w = await world();
   try {
+    await w.scrape();
+    assert.is(w.fake.reads, 1, 'five series, one read');
+    w.fake.delayMs = 200;
     await Promise.all([w.scrape(), w.scrape(), w.scrape()]);
-    assert.is(w.fake.reads, 1);
+    assert.is(w.fake.reads, 2, 'three overlapping scrapes, one read');
+    w.fake.delayMs = 0;
     w.fake.counts.pending = 9;
-    w.clock.now += 4_999;
-    assert.is(sample(await w.scrape(), 'vcs_queue_depth'), 3, 'still the cached read');
-    assert.is(w.fake.reads, 1);
-    w.clock.now += 1;
-    assert.is(sample(await w.scrape(), 'vcs_queue_depth'), 9, 'read again after 5 s');
-    assert.is(w.fake.reads, 2);
+    assert.is(sample(await w.scrape(), 'vcs_queue_depth'), 9, 'the next scrape reads again, at once');
+    assert.is(w.fake.reads, 3);
   } finally {
     await close(w);
   }
@@ -292,7 +315,6 @@ facts('a store that fails reads as vcs_store_up 0; its series disappear; the scr
     assert.is(sample(text, 'vcs_store_failures_total{operation="countByStatus"}'), 1);
 
     w.fake.failure = null;
-    w.clock.now += 5_000;
     const back = await w.scrape();
     assert.is(sample(back, 'vcs_store_up'), 1);
     assert.is(sample(back, 'vcs_queue_depth'), 3);
@@ -377,6 +399,15 @@ worker('last run as Unix seconds, and up while passes keep coming', async () => 
   }
 });
 
+worker('vcs_controller_leader follows the elector at every scrape', async () => {
+  let leading = false;
+  const m = createMetrics({ videos: fakeVideos(), leader: () => leading, defaultMetrics: false });
+  assert.match(await m.registry.metrics(), '# TYPE vcs_controller_leader gauge');
+  assert.is(sample(await m.registry.metrics(), 'vcs_controller_leader'), 0);
+  leading = true;
+  assert.is(sample(await m.registry.metrics(), 'vcs_controller_leader'), 1);
+});
+
 worker('a stopped worker is down; one that never finished a pass is judged from the start', async () => {
   const w = await world();
   try {
@@ -431,14 +462,14 @@ worker.run();
 const jobs = suite('jobs');
 
 jobs('every result starts at 0, so rate() and increase() work from the first scrape', async () => {
-  const m = createMetrics({ store: fakeStore().store, storage: async () => ({ usedBytes: 0, availableBytes: 0 }), ffmpeg: async () => ({ available: true }), defaultMetrics: false });
+  const m = createMetrics({ videos: fakeVideos(), storage: async () => ({ usedBytes: 0, availableBytes: 0 }), ffmpeg: async () => ({ available: true }), defaultMetrics: false });
   const text = await m.registry.metrics();
   assert.equal(samples(text, 'vcs_jobs_total'), ['vcs_jobs_total{result="completed"} 0', 'vcs_jobs_total{result="failed_retryable"} 0', 'vcs_jobs_total{result="failed_permanent"} 0']);
   assert.is(sample(text, 'vcs_job_duration_seconds_count{result="completed"}'), 0);
 });
 
 jobs('recordJob counts by result and observes durations in encode-sized buckets', async () => {
-  const m = createMetrics({ store: fakeStore().store, storage: async () => ({ usedBytes: 0, availableBytes: 0 }), ffmpeg: async () => ({ available: true }), defaultMetrics: false });
+  const m = createMetrics({ videos: fakeVideos(), storage: async () => ({ usedBytes: 0, availableBytes: 0 }), ffmpeg: async () => ({ available: true }), defaultMetrics: false });
   m.recordJob('completed', 42);
   m.recordJob('completed', 5400); // a 90-minute encode
   m.recordJob('failed_permanent'); // duration unknown: counted, not observed
@@ -456,11 +487,11 @@ jobs('recordJob counts by result and observes durations in encode-sized buckets'
 });
 
 jobs('jobHooks turn the controller callbacks into results and durations', async () => {
-  const m = createMetrics({ store: fakeStore().store, storage: async () => ({ usedBytes: 0, availableBytes: 0 }), ffmpeg: async () => ({ available: true }), defaultMetrics: false });
+  const m = createMetrics({ videos: fakeVideos(), storage: async () => ({ usedBytes: 0, availableBytes: 0 }), ffmpeg: async () => ({ available: true }), defaultMetrics: false });
   m.jobHooks.onCompleted(video({ started_at: '2030-01-01T00:00:00.000Z' }), 125);
-  m.jobHooks.onFailed(video({ retryable: true, started_at: '2030-01-01T00:00:00.000Z', failed_at: '2030-01-01T00:00:20.000Z' }), 'VCS_ERR_DOWNLOAD_FAILED');
-  m.jobHooks.onFailed(video({ retryable: false, started_at: '2030-01-01T00:00:00.000Z', failed_at: '2030-01-01T00:00:03.000Z' }), 'VCS_ERR_NOT_A_VIDEO');
-  m.jobHooks.onFailed(video({ retryable: true, started_at: null, failed_at: '2030-01-01T00:00:03.000Z' }), 'VCS_ERR_PROCESSING_TIMEOUT');
+  m.jobHooks.onFailed(video({ retryable: true, error_code: 'VCS_ERR_DOWNLOAD_FAILED', started_at: '2030-01-01T00:00:00.000Z', failed_at: '2030-01-01T00:00:20.000Z' }));
+  m.jobHooks.onFailed(video({ retryable: false, error_code: 'VCS_ERR_NOT_A_VIDEO', started_at: '2030-01-01T00:00:00.000Z', failed_at: '2030-01-01T00:00:03.000Z' }));
+  m.jobHooks.onFailed(video({ retryable: true, error_code: 'VCS_ERR_PROCESSING_TIMEOUT', started_at: null, failed_at: '2030-01-01T00:00:03.000Z' }));
   const text = await m.registry.metrics();
   assert.is(sample(text, 'vcs_jobs_total{result="completed"}'), 1);
   assert.is(sample(text, 'vcs_job_duration_seconds_sum{result="completed"}'), 125);
@@ -472,11 +503,11 @@ jobs('jobHooks turn the controller callbacks into results and durations', async 
 });
 
 jobs('failedResult follows the controller: retryable only when flagged so and the code is not permanent', () => {
-  assert.is(failedResult({ retryable: true }, 'VCS_ERR_FFMPEG_FAILED'), 'failed_retryable');
-  assert.is(failedResult({ retryable: true }, 'SOMETHING_UNCATALOGUED'), 'failed_retryable');
-  assert.is(failedResult({ retryable: true }, 'VCS_ERR_SOURCE_FORBIDDEN'), 'failed_permanent');
-  assert.is(failedResult({ retryable: false }, 'VCS_ERR_FFMPEG_FAILED'), 'failed_permanent');
-  assert.is(failedResult({ retryable: null }, null), 'failed_permanent');
+  assert.is(failedResult({ retryable: true, error_code: 'VCS_ERR_FFMPEG_FAILED' }), 'failed_retryable');
+  assert.is(failedResult({ retryable: true, error_code: 'SOMETHING_UNCATALOGUED' }), 'failed_retryable');
+  assert.is(failedResult({ retryable: true, error_code: 'VCS_ERR_SOURCE_FORBIDDEN' }), 'failed_permanent');
+  assert.is(failedResult({ retryable: false, error_code: 'VCS_ERR_FFMPEG_FAILED' }), 'failed_permanent');
+  assert.is(failedResult({ retryable: null, error_code: null }), 'failed_permanent');
 });
 
 jobs.run();
@@ -555,8 +586,9 @@ http('methods outside the usual set are "other"', async () => {
 http('routeLabel: matched pattern, then the HLS prefix, then unmatched', () => {
   const GET = 'GET';
   assert.is(routeLabel({ method: GET, path: '/api/post/1', _matchedRoute: '/api/post/:wp_post_id' }), '/api/post/:wp_post_id');
-  assert.is(routeLabel({ method: GET, path: '/storage/hls/1/master.m3u8' }), '/storage/hls');
-  assert.is(routeLabel({ method: GET, path: '/storage/hlsx' }), 'unmatched');
+  assert.is(routeLabel({ method: GET, path: '/storage/hls/1/master.m3u8' }, ['/storage/hls']), '/storage/hls');
+  assert.is(routeLabel({ method: GET, path: '/storage/hls/1/master.m3u8' }), 'unmatched', 'only the prefixes it is given');
+  assert.is(routeLabel({ method: GET, path: '/storage/hlsx' }, ['/storage/hls']), 'unmatched');
   assert.is(routeLabel({ method: GET, path: '/anything' }), 'unmatched');
   assert.is(routeLabel({ method: GET, path: '/x', _matchedRoute: /^\/x$/ }), '/^\\/x$/');
   const matched = [

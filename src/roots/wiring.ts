@@ -1,0 +1,200 @@
+/**
+ * The one wiring module the three long-running commands share (DESIGN 2, layer 4): `vcs serve`
+ * (roots/serve.ts), `vcs controller` (roots/controller.ts) and `vcs gateway` (roots/gateway.ts) are
+ * peers built from these pieces, each turning the settings into the options of the parts below
+ * and passing them down (STYLE 12). Nothing below this layer reads the settings object whole.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { unusedSettingsGiven, type Env, type Settings } from '../config.ts';
+import { ladderFromSettings } from '../contract.ts';
+import { jobSpecOn } from '../controller/apply.ts';
+import { createController, reconcileSettings, type Controller } from '../controller/controller.ts';
+import { podJobSpec } from '../controller/job-manifest.ts';
+import { createProgressReceiver, type ProgressReceiver, type ProgressTokens } from '../controller/progress.ts';
+import type { Runner } from '../controller/runner.ts';
+import { createApp } from '../gateway/app.ts';
+import { apiKeyAuth, createKeyring } from '../gateway/auth.ts';
+import { createHealth, type HealthReporter } from '../gateway/health.ts';
+import { hlsFiles } from '../gateway/hls-files.ts';
+import type { WorkerPort, WorkerState } from '../gateway/ports.ts';
+import { createInternalApp, type InternalAppDeps } from '../http/internal.ts';
+import { listen, type Listening } from '../http/listen.ts';
+import { PROGRESS_ROUTE } from '../http/routes.ts';
+import { appwriteStoreOptions, createAppwriteStore } from '../jobs/appwrite-store.ts';
+import { createSqliteStore } from '../jobs/sqlite-store.ts';
+import type { JobStore } from '../jobs/store.ts';
+import { HLS_ROUTE } from '../jobs/urls.ts';
+import type { Logger } from '../log.ts';
+import { createMetrics, type Metrics, type MetricsDeps } from '../metrics/metrics.ts';
+import { instrumentStore } from '../metrics/store.ts';
+import { removeOrphanWork, sweepTemp } from '../volume/cleanup.ts';
+import type { VolumePaths } from '../volume/layout.ts';
+import type Koa from 'koa';
+
+export const VCS_BIN = path.resolve(import.meta.dirname, '../../bin/vcs.js');
+
+export async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export const storeFile = (settings: Pick<Settings, 'STORAGE_PATH'>): string => path.join(settings.STORAGE_PATH, 'vcs.sqlite');
+
+/** The public health report of a process that serves the API (serve, gateway). */
+export async function healthOf(settings: Settings, store: JobStore, worker?: () => WorkerState): Promise<HealthReporter> {
+  return createHealth({ store, storeKind: settings.STORE, hlsPath: settings.HLS_PATH, ffmpegPath: settings.FFMPEG_PATH, version: await packageVersion(), worker, startedAt: Date.now() });
+}
+
+/** Where the videos live, for logs: the SQLite file, or the Appwrite table. */
+export function storeLabel(settings: Settings): string {
+  return settings.STORE === 'appwrite' ? `${settings.APPWRITE_ENDPOINT} ${settings.DATABASE_ID}/${settings.COLLECTION_ID}` : storeFile(settings);
+}
+
+export async function openStore(settings: Settings, now: () => number = Date.now): Promise<JobStore> {
+  const store = settings.STORE === 'appwrite' ? createAppwriteStore(appwriteStoreOptions(settings)) : createSqliteStore({ file: storeFile(settings), now });
+  await store.init();
+  return store;
+}
+
+export async function ensureFolders(settings: Pick<Settings, 'STORAGE_PATH' | 'TEMP_PATH' | 'HLS_PATH'>): Promise<void> {
+  for (const dir of [settings.STORAGE_PATH, settings.TEMP_PATH, settings.HLS_PATH]) {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create ${dir} (${(err as NodeJS.ErrnoException).code}); set STORAGE_PATH to a writable folder`);
+    }
+  }
+}
+
+export const volumeOf = (settings: Pick<Settings, 'HLS_PATH' | 'TEMP_PATH'>): VolumePaths => ({ hlsPath: settings.HLS_PATH, tempPath: settings.TEMP_PATH });
+
+/** Settings the plan's .env has but nothing reads yet are said so at start, never silently ignored. */
+export function warnUnusedSettings(env: Env, log: Logger): void {
+  for (const { name, message } of unusedSettingsGiven(env)) log.warn({ setting: name }, message);
+}
+
+/** The metrics of a process and its store, wrapped once so that every store call is observed once. */
+export function instrumented(rawStore: JobStore, deps: Omit<MetricsDeps, 'videos' | 'routePrefixes' | 'workerIntervalMs'>, settings: Pick<Settings, 'WORKER_INTERVAL'>): { metrics: Metrics; store: JobStore } {
+  const metrics = createMetrics({
+    ...deps,
+    videos: async () => ({ counts: await store.countByStatus(), paused: await store.isPaused() }),
+    routePrefixes: [HLS_ROUTE],
+    workerIntervalMs: settings.WORKER_INTERVAL,
+  });
+  const store = instrumentStore(rawStore, metrics.storeObserver);
+  return { metrics, store };
+}
+
+/** The address to reach a local listener at (a wildcard listens on loopback too). */
+export function localAddress(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export interface ControllerParts {
+  controller: Controller;
+  progress: ProgressReceiver;
+}
+
+/**
+ * The controller loop and its progress receiver, the same for both shapes; `progressUrl` is where
+ * this shape's transcoders reach INTERNAL_PORT, `podResults` says their result is a termination
+ * message (a Job pod) rather than a file.
+ */
+export function controllerParts(
+  settings: Settings,
+  deps: { store: JobStore; runner: Runner; log: Logger; metrics: Metrics; tokens: ProgressTokens; progressUrl: string; podResults: boolean; now: () => number },
+): ControllerParts {
+  const volume = volumeOf(settings);
+  const progress = { url: `${deps.progressUrl}${PROGRESS_ROUTE}`, token: deps.tokens.issue };
+  const jobSpec = (deps.podResults ? podJobSpec : jobSpecOn)(volume, ladderFromSettings(settings), progress);
+  const controller = createController({
+    store: deps.store,
+    runner: deps.runner,
+    log: deps.log.child({ part: 'controller' }),
+    now: deps.now,
+    intervalMs: settings.WORKER_INTERVAL,
+    settings: reconcileSettings(settings),
+    apply: {
+      publicUrl: settings.PUBLIC_URL,
+      volume,
+      jobSpec,
+      ...deps.metrics.jobHooks,
+    },
+  });
+  return { controller, progress: createProgressReceiver({ store: deps.store, tokens: deps.tokens, log: deps.log, now: deps.now }) };
+}
+
+/** The internal port: /healthz, /metrics and, where the controller runs, progress and pokes. */
+export function listenInternal(settings: Settings, deps: InternalAppDeps): Promise<Listening> {
+  return listen(createInternalApp(deps), settings.INTERNAL_PORT, settings.INTERNAL_BIND_ADDRESS, 'INTERNAL_PORT/INTERNAL_BIND_ADDRESS');
+}
+
+/** The public app (API, health, HLS files) from the settings; `worker` when a controller runs in this process. */
+export function publicApp(settings: Settings, deps: { store: JobStore; log: Logger; health: HealthReporter; metrics: Metrics; worker?: WorkerPort }): Koa {
+  const log = deps.log.child({ part: 'http' });
+  const keyring = createKeyring(settings.API_KEY, settings.API_KEY_HASHES);
+  if (keyring.size === 0) log.warn('no API key configured (API_KEY or API_KEY_HASHES): calls that need one are refused');
+  return createApp({
+    log,
+    proxy: { trust: settings.TRUST_PROXY, hops: settings.TRUSTED_PROXY_HOPS },
+    health: deps.health,
+    hls: hlsFiles({ root: settings.HLS_PATH, allowedReferers: settings.ALLOWED_REFERERS }),
+    limits: {
+      hlsPerMinute: settings.HLS_RATE_LIMIT,
+      apiMax: settings.RATE_LIMIT_MAX_REQUESTS,
+      apiWindowMs: settings.RATE_LIMIT_WINDOW,
+      dashboardPerHour: settings.DASHBOARD_RATE_LIMIT,
+      adminPath: settings.ADMIN_PATH,
+    },
+    httpMetrics: deps.metrics.httpMiddleware(),
+    api: {
+      store: deps.store,
+      log,
+      now: Date.now,
+      hlsPath: settings.HLS_PATH,
+      tempPath: settings.TEMP_PATH,
+      cleanupTempAfterMs: settings.CLEANUP_TEMP_AFTER,
+      allowLocalSources: settings.ALLOW_LOCAL_SOURCES,
+      requireKey: apiKeyAuth(keyring, log, true),
+      readKey: apiKeyAuth(keyring, log, settings.REQUIRE_AUTH_FOR_READS),
+      storageUsed: async () => (await deps.health.storage()).usedBytes,
+      worker: deps.worker,
+    },
+  });
+}
+
+export function listenPublic(settings: Settings, app: Koa): Promise<Listening> {
+  return listen(app, settings.PORT, settings.BIND_ADDRESS, 'PORT/BIND_ADDRESS');
+}
+
+/** Job names of the runs that are still running. */
+export async function runningRuns(runner: Runner): Promise<Set<string>> {
+  return new Set((await runner.list()).filter((r) => r.phase === 'running').map((r) => r.jobName));
+}
+
+/**
+ * Once the runner knows its runs: removes the work folder of every run that is not running (a
+ * lost run's download and staging; the runner already removed those it knew of).
+ */
+export async function sweepOrphanWork(runner: Runner, settings: Pick<Settings, 'TEMP_PATH'>, log: Logger): Promise<void> {
+  const { removed, bytesFreed } = await removeOrphanWork(settings.TEMP_PATH, await runningRuns(runner));
+  if (removed.length) log.info({ removed: removed.map((p) => path.basename(p)), bytesFreed }, 'work folders no running run owns removed');
+}
+
+/** The original plan's temp cleanup runs every hour. */
+const CLEANUP_EVERY_MS = 3_600_000;
+
+/** The hourly temp sweep (AUTO_CLEANUP_ENABLED), sparing running runs; returns its stop function. */
+export function scheduleTempCleanup(settings: Settings, runner: Runner, log: Logger): () => void {
+  if (!settings.AUTO_CLEANUP_ENABLED) return () => undefined;
+  const sweep = async () => {
+    const { removed, bytesFreed } = await sweepTemp({ ...volumeOf(settings), olderThanMs: settings.CLEANUP_TEMP_AFTER, now: Date.now(), active: await runningRuns(runner) });
+    if (removed.length) log.info({ removed: removed.length, bytesFreed }, 'stale temp files removed');
+  };
+  const timer = setInterval(() => void sweep().catch((err: Error) => log.warn({ err: err.message }, 'temp cleanup failed')), CLEANUP_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
