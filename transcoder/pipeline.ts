@@ -17,7 +17,7 @@ import type { ProgressSink } from './progress.ts';
 import { publishPackage } from './publish.ts';
 import { renderMasterPlaylist } from './playlist.ts';
 import { checkMaster, measureRendition, selfCheck } from './self-check.ts';
-import { checkLocalFile, download, parseSource, preflight, redact, type FetchOptions } from './source.ts';
+import { checkLocalFile, fetchSource, parseSource, redact, type FetchOptions } from './source.ts';
 
 export interface TranscodeDeps {
   ffmpeg: string;
@@ -129,15 +129,11 @@ async function obtainSource(job: JobSpec, deps: TranscodeDeps, dest: string): Pr
     return ref.path;
   }
   deps.log.info({ url: redact(ref.url) }, 'downloading source');
-  const announced = await preflight(ref.url, deps.fetch, deps.signal);
-  const bytes = await download(
+  const bytes = await fetchSource(
     ref.url,
     dest,
     deps.fetch,
-    (received, total) => {
-      const size = total ?? announced;
-      deps.progress.update('downloading', size ? received / size : 0);
-    },
+    (received, total) => deps.progress.update('downloading', total ? received / total : 0),
     deps.signal,
   );
   deps.log.info({ bytes }, 'download complete');
