@@ -250,6 +250,7 @@ export const SETTINGS = {
   // Sources
   MAX_SOURCE_BYTES: s({ default: '10737418240', parse: integer(1, Number.MAX_SAFE_INTEGER), description: 'Largest accepted upload in bytes (10 GiB)' }),
   DOWNLOAD_TIMEOUT: s({ default: '3600000', parse: integer(1000, 86_400_000), description: 'Milliseconds a whole source fetch may take (HEAD check, redirects and download)' }),
+  DOWNLOAD_IDLE_TIMEOUT: s({ default: '60000', parse: integer(1000, 3_600_000), description: 'Milliseconds a source connection may stay silent (no byte received) before the fetch fails' }),
   MAX_REDIRECTS: s({ default: '5', parse: integer(0, 20), description: 'Redirects followed when fetching a source' }),
   ALLOW_LOCAL_SOURCES: s({ default: 'false', parse: boolean, description: 'Accept local file paths as sources (always allowed on the vcs transcode command line)' }),
   ALLOW_PRIVATE_SOURCES: s({ default: 'false', parse: boolean, description: 'Accept URLs that resolve to loopback, private, link-local or metadata addresses' }),

@@ -18,13 +18,14 @@ export type SourceRef = { kind: 'url'; url: URL } | { kind: 'file'; path: string
 
 export interface FetchOptions {
   maxBytes: number;
+  /** DOWNLOAD_TIMEOUT: the deadline of a whole fetch (HEAD, redirects and GET). */
   timeoutMs: number;
+  /** DOWNLOAD_IDLE_TIMEOUT: a connection silent (no byte) this long fails the fetch within the deadline. */
+  idleTimeoutMs: number;
   maxRedirects: number;
   allowPrivate: boolean;
   /** Overrides the address rules derived from `allowPrivate` (tests use it to forbid one loopback address). */
   addressPolicy?: AddressPolicy;
-  /** A stalled connection (no byte for this long) fails even within the overall timeout. */
-  idleTimeoutMs?: number;
 }
 
 export type DownloadProgress = (bytes: number, total: number | null) => void;
@@ -92,26 +93,35 @@ function networkError(err: unknown, url: URL): unknown {
 }
 
 /**
- * What may cut a fetch short: the caller's cancellation and the deadline. Both abort one signal,
- * so the socket and the stream stop together; `cutShort()` then reports the limit that fired
- * rather than the socket error it left behind.
+ * What may cut a fetch short: the caller's cancellation, the deadline, and a connection gone
+ * silent. All three abort one signal, so the socket and the stream stop together; `cutShort()`
+ * then reports the limit that fired rather than the socket error it left behind (a silence that
+ * destroyed the socket mid-body would otherwise surface as ECONNRESET).
  */
 class FetchLimits {
   readonly signal: AbortSignal;
+  readonly #silence = new AbortController();
 
   constructor(
     private readonly cancel: AbortSignal,
     deadline: AbortSignal,
-    private readonly timeoutMs: number,
+    private readonly opts: Pick<FetchOptions, 'timeoutMs' | 'idleTimeoutMs'>,
   ) {
-    this.signal = AbortSignal.any([cancel, deadline]);
+    this.signal = AbortSignal.any([cancel, deadline, this.#silence.signal]);
+  }
+
+  /** The connection to `url` sent nothing for DOWNLOAD_IDLE_TIMEOUT. */
+  silent(url: URL): void {
+    this.#silence.abort(vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `no data from ${redact(url)} for ${this.opts.idleTimeoutMs / 1000} s (DOWNLOAD_IDLE_TIMEOUT)`));
   }
 
   /** The error to report if a limit ended the fetch (a cancellation keeps its own reason), else undefined. */
   cutShort(): unknown {
     if (!this.signal.aborted) return undefined;
     if (this.cancel.aborted) return this.cancel.reason;
-    return vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `download took longer than DOWNLOAD_TIMEOUT (${this.timeoutMs} ms)`);
+    // The combined signal carries the reason of whichever limit fired first.
+    if (this.signal.reason === this.#silence.signal.reason) return this.#silence.signal.reason;
+    return vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `download took longer than DOWNLOAD_TIMEOUT (${this.opts.timeoutMs} ms)`);
   }
 }
 
@@ -128,11 +138,12 @@ async function request(url: URL, method: 'HEAD' | 'GET', opts: FetchOptions, lim
         signal: limits.signal,
         lookup: guardedLookup(policy),
         headers: { 'user-agent': 'video-compression-service', accept: 'video/*, application/octet-stream;q=0.9, */*;q=0.5' },
-        timeout: opts.idleTimeoutMs ?? 60_000,
+        timeout: opts.idleTimeoutMs,
       });
-      req.on('timeout', () => req.destroy(vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `no data from ${redact(current)} for ${(opts.idleTimeoutMs ?? 60_000) / 1000} s`)));
+      const target = current;
+      req.on('timeout', () => limits.silent(target));
       req.on('response', resolve);
-      req.on('error', (err) => reject(limits.cutShort() ?? networkError(err, current)));
+      req.on('error', (err) => reject(limits.cutShort() ?? networkError(err, target)));
       req.end();
     });
     const location = res.headers.location;
@@ -165,7 +176,7 @@ export async function fetchSource(url: URL, dest: string, opts: FetchOptions, on
  * DOWNLOAD_TIMEOUT from now; fetchSource shares one with the download.
  */
 export async function preflight(url: URL, opts: FetchOptions, signal: AbortSignal, deadline = AbortSignal.timeout(opts.timeoutMs)): Promise<number | null> {
-  const { res, url: finalUrl } = await request(url, 'HEAD', opts, new FetchLimits(signal, deadline, opts.timeoutMs));
+  const { res, url: finalUrl } = await request(url, 'HEAD', opts, new FetchLimits(signal, deadline, opts));
   res.resume();
   const status = res.statusCode ?? 0;
   if (status === 405 || status === 501) return null;
@@ -185,7 +196,7 @@ export async function download(
   signal: AbortSignal,
   deadline = AbortSignal.timeout(opts.timeoutMs),
 ): Promise<number> {
-  const limits = new FetchLimits(signal, deadline, opts.timeoutMs);
+  const limits = new FetchLimits(signal, deadline, opts);
   let received = 0;
   try {
     const { res, url: finalUrl } = await request(url, 'GET', opts, limits);

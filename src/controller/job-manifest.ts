@@ -54,7 +54,7 @@ export function instanceSelector(instance: string): string {
 }
 
 /** Transcoder settings that are not part of the job contract but still steer it (limits, logs). */
-export const TRANSCODER_SETTINGS = ['MAX_SOURCE_BYTES', 'DOWNLOAD_TIMEOUT', 'MAX_REDIRECTS', 'ALLOW_LOCAL_SOURCES', 'ALLOW_PRIVATE_SOURCES', 'ENABLE_LOGGING', 'LOG_LEVEL'] as const;
+export const TRANSCODER_SETTINGS = ['MAX_SOURCE_BYTES', 'DOWNLOAD_TIMEOUT', 'DOWNLOAD_IDLE_TIMEOUT', 'MAX_REDIRECTS', 'ALLOW_LOCAL_SOURCES', 'ALLOW_PRIVATE_SOURCES', 'ENABLE_LOGGING', 'LOG_LEVEL'] as const;
 
 export type ManifestSettings = Pick<
   Settings,

@@ -54,6 +54,7 @@ test.before(async () => {
       if (req.method === 'HEAD') return void res.end();
       return void res.write(body); // never ends
     }
+    if (route === '/silent.mp4') return; // accepts the request, never answers
     if (route === '/trickle-headers.mp4') {
       // The status line, then one header byte every 200 ms, never finished: every byte resets an
       // idle timeout, so only an overall deadline stops it.
@@ -91,6 +92,7 @@ test.after(async () => {
 const opts = (over: Partial<FetchOptions> = {}): FetchOptions => ({
   maxBytes: 10 * 1024 * 1024,
   timeoutMs: 5000,
+  idleTimeoutMs: 60_000,
   maxRedirects: 3,
   allowPrivate: false,
   addressPolicy: (a) => (a === '127.0.0.1' ? { allowed: true } : classifyAddress(a)),
@@ -213,6 +215,16 @@ test('fetchSource: progress falls back to the size the HEAD announced', async ()
   assert.is(await fetchSource(url('/announced.mp4'), dest, opts(), (b, total) => seen.push([b, total]), signal()), body.length);
   assert.equal(seen.at(-1), [body.length, body.length]);
   await rm(dest);
+});
+
+test('a silent connection fails after DOWNLOAD_IDLE_TIMEOUT, named as such, before or after the headers', async () => {
+  const o = opts({ timeoutMs: 10_000, idleTimeoutMs: 1000 });
+  const silence = /^VCS_ERR_DOWNLOAD_TIMEOUT: no data from http:\/\/127\.0\.0\.1:\d+\/(silent|stall)\.mp4 for 1 s \(DOWNLOAD_IDLE_TIMEOUT\)$/;
+  assert.match(await failure(within(4000, preflight(url('/silent.mp4'), o, signal()))), silence);
+  const started = Date.now();
+  assert.match(await failure(within(4000, download(url('/stall.mp4'), path.join(tmp, 'dl-silent'), o, () => {}, signal()))), silence);
+  assert.ok(Date.now() - started < 2500, 'well before the deadline');
+  assert.equal(await leftovers(), []);
 });
 
 test('download: 404 on GET is permanent; cancelling aborts', async () => {
