@@ -12,7 +12,7 @@ import type { Step } from '../src/jobs/steps.ts';
 import { buildLadderArgs, buildPosterArgs } from './ffmpeg-args.ts';
 import { planEncode, posterSize, type EncodePlan } from './ladder.ts';
 import { interpretProbe, probeArgs, probeFailure, type SourceInfo } from './probe.ts';
-import { progressSeconds, runProcess, stderrSummary } from './process.ts';
+import { describeFailure, progressSeconds, runProcess, stderrSummary } from './process.ts';
 import type { ProgressSink } from './progress.ts';
 import { publishPackage } from './publish.ts';
 import { renderMasterPlaylist } from './playlist.ts';
@@ -87,7 +87,7 @@ export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunSta
       nice: 10,
       onLine: encodeProgress(progress, source.durationSeconds, encodeStart, now),
     });
-    if (encode.code !== 0) throw vcsError('VCS_ERR_FFMPEG_FAILED', `ffmpeg failed (exit ${encode.code ?? encode.signal}): ${stderrSummary(encode.stderr)}`);
+    if (encode.code !== 0) throw vcsError('VCS_ERR_FFMPEG_FAILED', describeFailure(deps.ffmpeg, encode));
     if (encode.stderr.trim()) log.warn({ ffmpeg: stderrSummary(encode.stderr, 5) }, 'ffmpeg reported problems in the source');
 
     state.enter('finalizing');
