@@ -113,6 +113,7 @@ export async function runTranscoder(
         fetch: {
           maxBytes: settings.MAX_SOURCE_BYTES,
           timeoutMs: settings.DOWNLOAD_TIMEOUT,
+          idleTimeoutMs: settings.DOWNLOAD_IDLE_TIMEOUT,
           maxRedirects: settings.MAX_REDIRECTS,
           allowPrivate: settings.ALLOW_PRIVATE_SOURCES,
         },

@@ -12,12 +12,12 @@ import type { Step } from '../src/steps.ts';
 import { buildLadderArgs, buildPosterArgs } from './ffmpeg-args.ts';
 import { planEncode, posterSize, type EncodePlan } from './ladder.ts';
 import { interpretProbe, probeArgs, probeFailure, type SourceInfo } from './probe.ts';
-import { progressSeconds, runProcess, stderrSummary } from './process.ts';
+import { describeFailure, progressSeconds, runProcess, stderrSummary } from './process.ts';
 import type { ProgressSink } from './progress.ts';
 import { publishPackage } from './publish.ts';
 import { renderMasterPlaylist } from './playlist.ts';
 import { checkMaster, measureRendition, selfCheck } from './self-check.ts';
-import { checkLocalFile, download, parseSource, preflight, redact, type FetchOptions } from './source.ts';
+import { checkLocalFile, fetchSource, parseSource, redact, type FetchOptions } from './source.ts';
 
 export interface TranscodeDeps {
   ffmpeg: string;
@@ -87,7 +87,7 @@ export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunSta
       nice: 10,
       onLine: encodeProgress(progress, source.durationSeconds, encodeStart, now),
     });
-    if (encode.code !== 0) throw vcsError('VCS_ERR_FFMPEG_FAILED', `ffmpeg failed (exit ${encode.code ?? encode.signal}): ${stderrSummary(encode.stderr)}`);
+    if (encode.code !== 0) throw vcsError('VCS_ERR_FFMPEG_FAILED', describeFailure(deps.ffmpeg, encode));
     if (encode.stderr.trim()) log.warn({ ffmpeg: stderrSummary(encode.stderr, 5) }, 'ffmpeg reported problems in the source');
 
     state.enter('finalizing');
@@ -129,15 +129,11 @@ async function obtainSource(job: JobSpec, deps: TranscodeDeps, dest: string): Pr
     return ref.path;
   }
   deps.log.info({ url: redact(ref.url) }, 'downloading source');
-  const announced = await preflight(ref.url, deps.fetch, deps.signal);
-  const bytes = await download(
+  const bytes = await fetchSource(
     ref.url,
     dest,
     deps.fetch,
-    (received, total) => {
-      const size = total ?? announced;
-      deps.progress.update('downloading', size ? received / size : 0);
-    },
+    (received, total) => deps.progress.update('downloading', total ? received / total : 0),
     deps.signal,
   );
   deps.log.info({ bytes }, 'download complete');

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { vcsError } from '../src/errors.ts';
 
 export interface RunOptions {
@@ -83,6 +84,20 @@ export function stderrSummary(stderr: string, lines = 3): string {
     .slice(-lines)
     .join(' | ')
     .slice(0, 600);
+}
+
+/**
+ * Pure: why a run of `bin` failed, for the error message. A signal here came from outside (a
+ * cancelled run rejects instead of returning a result), and SIGKILL is most often the kernel's OOM
+ * killer, which leaves nothing on stderr. An empty stderr is said so, never left as a bare ": ".
+ */
+export function describeFailure(bin: string, result: Pick<RunResult, 'code' | 'signal' | 'stderr'>): string {
+  const name = path.basename(bin);
+  const summary = stderrSummary(result.stderr);
+  const detail = summary ? `: ${summary}` : '';
+  if (result.signal === 'SIGKILL') return `${name} was killed by SIGKILL (out of memory? the machine or container may need more memory)${detail}`;
+  if (result.signal) return `${name} was killed by ${result.signal}${detail}`;
+  return `${name} failed (exit ${result.code})${detail || ' with no error output'}`;
 }
 
 /** ffmpeg's -progress key=value lines → seconds of output written (or null for other keys). */

@@ -1,7 +1,7 @@
 /**
  * Getting the upload onto local disk: parse the source reference, check it (HEAD: status, type,
- * size), then stream it to the work folder with a size cap, a timeout and progress. A failed or
- * cancelled download leaves no partial file behind.
+ * size), then stream it to the work folder with a size cap, progress, and one deadline for the
+ * whole fetch. A failed or cancelled download leaves no partial file behind.
  */
 import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -18,13 +18,14 @@ export type SourceRef = { kind: 'url'; url: URL } | { kind: 'file'; path: string
 
 export interface FetchOptions {
   maxBytes: number;
+  /** DOWNLOAD_TIMEOUT: the deadline of a whole fetch (HEAD, redirects and GET). */
   timeoutMs: number;
+  /** DOWNLOAD_IDLE_TIMEOUT: a connection silent (no byte) this long fails the fetch within the deadline. */
+  idleTimeoutMs: number;
   maxRedirects: number;
   allowPrivate: boolean;
   /** Overrides the address rules derived from `allowPrivate` (tests use it to forbid one loopback address). */
   addressPolicy?: AddressPolicy;
-  /** A stalled connection (no byte for this long) fails even within the overall timeout. */
-  idleTimeoutMs?: number;
 }
 
 export type DownloadProgress = (bytes: number, total: number | null) => void;
@@ -83,17 +84,49 @@ export function redact(url: URL): string {
   return `${url.origin}${url.pathname}${url.search ? '?…' : ''}`;
 }
 
-/** A socket or DNS error as a coded error; cancellations pass through unchanged. */
+/** A socket or DNS error as a coded error (coded errors pass through unchanged). */
 function networkError(err: unknown, url: URL): unknown {
   if (err instanceof VcsError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e.name === 'AbortError' || e.code === 'ABORT_ERR') return err;
   if (e.code === 'ENOTFOUND') return vcsError('VCS_ERR_SOURCE_NOT_FOUND', `source host ${url.hostname} does not exist`, err);
   return vcsError('VCS_ERR_DOWNLOAD_FAILED', `could not fetch ${redact(url)}: ${e.code ?? e.message}`, err);
 }
 
+/**
+ * What may cut a fetch short: the caller's cancellation, the deadline, and a connection gone
+ * silent. All three abort one signal, so the socket and the stream stop together; `cutShort()`
+ * then reports the limit that fired rather than the socket error it left behind (a silence that
+ * destroyed the socket mid-body would otherwise surface as ECONNRESET).
+ */
+class FetchLimits {
+  readonly signal: AbortSignal;
+  readonly #silence = new AbortController();
+
+  constructor(
+    private readonly cancel: AbortSignal,
+    deadline: AbortSignal,
+    private readonly opts: Pick<FetchOptions, 'timeoutMs' | 'idleTimeoutMs'>,
+  ) {
+    this.signal = AbortSignal.any([cancel, deadline, this.#silence.signal]);
+  }
+
+  /** The connection to `url` sent nothing for DOWNLOAD_IDLE_TIMEOUT. */
+  silent(url: URL): void {
+    this.#silence.abort(vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `no data from ${redact(url)} for ${this.opts.idleTimeoutMs / 1000} s (DOWNLOAD_IDLE_TIMEOUT)`));
+  }
+
+  /** The error to report if a limit ended the fetch (a cancellation keeps its own reason), else undefined. */
+  cutShort(): unknown {
+    if (!this.signal.aborted) return undefined;
+    if (this.cancel.aborted) return this.cancel.reason;
+    // The combined signal carries the reason of whichever limit fired first.
+    if (this.signal.reason === this.#silence.signal.reason) return this.#silence.signal.reason;
+    return vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `download took longer than DOWNLOAD_TIMEOUT (${this.opts.timeoutMs} ms)`);
+  }
+}
+
 /** One request, following redirects; every hop's address is checked again. */
-async function request(url: URL, method: 'HEAD' | 'GET', opts: FetchOptions, signal: AbortSignal): Promise<{ res: http.IncomingMessage; url: URL }> {
+async function request(url: URL, method: 'HEAD' | 'GET', opts: FetchOptions, limits: FetchLimits): Promise<{ res: http.IncomingMessage; url: URL }> {
   let current = url;
   const policy = opts.addressPolicy !== undefined ? opts.addressPolicy : policyFor(opts.allowPrivate);
   for (let hop = 0; ; hop++) {
@@ -102,14 +135,15 @@ async function request(url: URL, method: 'HEAD' | 'GET', opts: FetchOptions, sig
       const client = current.protocol === 'https:' ? https : http;
       const req = client.request(current, {
         method,
-        signal,
+        signal: limits.signal,
         lookup: guardedLookup(policy),
         headers: { 'user-agent': 'video-compression-service', accept: 'video/*, application/octet-stream;q=0.9, */*;q=0.5' },
-        timeout: opts.idleTimeoutMs ?? 60_000,
+        timeout: opts.idleTimeoutMs,
       });
-      req.on('timeout', () => req.destroy(vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `no data from ${redact(current)} for ${(opts.idleTimeoutMs ?? 60_000) / 1000} s`)));
+      const target = current;
+      req.on('timeout', () => limits.silent(target));
       req.on('response', resolve);
-      req.on('error', (err) => reject(networkError(err, current)));
+      req.on('error', (err) => reject(limits.cutShort() ?? networkError(err, target)));
       req.end();
     });
     const location = res.headers.location;
@@ -126,11 +160,23 @@ async function request(url: URL, method: 'HEAD' | 'GET', opts: FetchOptions, sig
 }
 
 /**
- * Preflight: a HEAD request for status, type and size. Servers that do not answer HEAD (405, 501)
- * are checked on the GET instead. Returns the announced size, if any.
+ * The whole fetch of a URL source: preflight, then download, under one deadline (DOWNLOAD_TIMEOUT)
+ * that starts with the preflight, so no server can hold the run longer however slowly it answers.
+ * Progress falls back to the size the HEAD announced.
  */
-export async function preflight(url: URL, opts: FetchOptions, signal: AbortSignal): Promise<number | null> {
-  const { res, url: finalUrl } = await request(url, 'HEAD', opts, signal);
+export async function fetchSource(url: URL, dest: string, opts: FetchOptions, onProgress: DownloadProgress, signal: AbortSignal): Promise<number> {
+  const deadline = AbortSignal.timeout(opts.timeoutMs);
+  const announced = await preflight(url, opts, signal, deadline);
+  return download(url, dest, opts, (received, total) => onProgress(received, total ?? announced), signal, deadline);
+}
+
+/**
+ * Preflight: a HEAD request for status, type and size. Servers that do not answer HEAD (405, 501)
+ * are checked on the GET instead. Returns the announced size, if any. `deadline` defaults to
+ * DOWNLOAD_TIMEOUT from now; fetchSource shares one with the download.
+ */
+export async function preflight(url: URL, opts: FetchOptions, signal: AbortSignal, deadline = AbortSignal.timeout(opts.timeoutMs)): Promise<number | null> {
+  const { res, url: finalUrl } = await request(url, 'HEAD', opts, new FetchLimits(signal, deadline, opts));
   res.resume();
   const status = res.statusCode ?? 0;
   if (status === 405 || status === 501) return null;
@@ -138,13 +184,22 @@ export async function preflight(url: URL, opts: FetchOptions, signal: AbortSigna
   return checkHeaders(res, opts.maxBytes);
 }
 
-/** Streams `url` to `dest`, enforcing the size cap while streaming. Removes `dest` on any failure. */
-export async function download(url: URL, dest: string, opts: FetchOptions, onProgress: DownloadProgress, signal: AbortSignal): Promise<number> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const combined = AbortSignal.any([signal, timeout]);
+/**
+ * Streams `url` to `dest`, enforcing the size cap while streaming. Removes `dest` on any failure.
+ * `deadline` defaults to DOWNLOAD_TIMEOUT from now.
+ */
+export async function download(
+  url: URL,
+  dest: string,
+  opts: FetchOptions,
+  onProgress: DownloadProgress,
+  signal: AbortSignal,
+  deadline = AbortSignal.timeout(opts.timeoutMs),
+): Promise<number> {
+  const limits = new FetchLimits(signal, deadline, opts);
   let received = 0;
   try {
-    const { res, url: finalUrl } = await request(url, 'GET', opts, combined);
+    const { res, url: finalUrl } = await request(url, 'GET', opts, limits);
     checkStatus(res.statusCode ?? 0, finalUrl, 'GET');
     const total = checkHeaders(res, opts.maxBytes);
     const meter = new Transform({
@@ -155,20 +210,17 @@ export async function download(url: URL, dest: string, opts: FetchOptions, onPro
         done(null, chunk);
       },
     });
-    await pipeline(res, meter, createWriteStream(dest), { signal: combined });
+    await pipeline(res, meter, createWriteStream(dest), { signal: limits.signal });
     if (total !== null && received !== total) {
       throw vcsError('VCS_ERR_DOWNLOAD_FAILED', `download ended after ${received} of ${total} bytes`);
     }
     if (received === 0) throw vcsError('VCS_ERR_SOURCE_EMPTY', 'source is empty (0 bytes)');
     return received;
   } catch (err) {
+    const closed = (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE';
+    const failure = limits.cutShort() ?? (closed ? vcsError('VCS_ERR_DOWNLOAD_FAILED', `connection closed after ${received} bytes`, err) : networkError(err, url));
     await rm(dest, { force: true });
-    if (timeout.aborted && !signal.aborted) throw vcsError('VCS_ERR_DOWNLOAD_TIMEOUT', `download took longer than DOWNLOAD_TIMEOUT (${opts.timeoutMs} ms)`);
-    if (signal.aborted) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
-      throw vcsError('VCS_ERR_DOWNLOAD_FAILED', `connection closed after ${received} bytes`, err);
-    }
-    throw networkError(err, url);
+    throw failure;
   }
 }
 

@@ -197,7 +197,20 @@ export const SETTINGS = {
 
   ...group('Sources', {
     MAX_SOURCE_BYTES: s({ default: '10737418240', parse: integer(1, Number.MAX_SAFE_INTEGER), usedBy: ['transcoder'], transcoder: 'everywhere', description: 'Largest accepted upload in bytes (10 GiB)' }),
-    DOWNLOAD_TIMEOUT: s({ default: '3600000', parse: integer(1000, 86_400_000), usedBy: ['transcoder'], transcoder: 'everywhere', description: 'Milliseconds a whole download may take' }),
+    DOWNLOAD_TIMEOUT: s({
+      default: '3600000',
+      parse: integer(1000, 86_400_000),
+      usedBy: ['transcoder'],
+      transcoder: 'everywhere',
+      description: 'Milliseconds a whole source fetch may take (HEAD check, redirects and download)',
+    }),
+    DOWNLOAD_IDLE_TIMEOUT: s({
+      default: '60000',
+      parse: integer(1000, 3_600_000),
+      usedBy: ['transcoder'],
+      transcoder: 'everywhere',
+      description: 'Milliseconds a source connection may stay silent (no byte received) before the fetch fails',
+    }),
     MAX_REDIRECTS: s({ default: '5', parse: integer(0, 20), usedBy: ['transcoder'], transcoder: 'everywhere', description: 'Redirects followed when fetching a source' }),
     ALLOW_LOCAL_SOURCES: s({
       default: 'false',
@@ -211,7 +224,7 @@ export const SETTINGS = {
       parse: boolean,
       usedBy: ['transcoder'],
       transcoder: 'everywhere',
-      description: 'Accept URLs that resolve to loopback, private, link-local or metadata addresses',
+      description: 'Accept URLs that resolve to addresses other than global unicast: loopback, private, link-local, metadata, reserved, or IPv6 forms that embed those',
     }),
   }),
 

@@ -64,7 +64,7 @@ test('a name that is not this video’s run name is refused', () => {
 });
 
 test('environment: the job contract with paths on the volume, the result as termination message, no secrets', () => {
-  const env = envOf(manifest(42, 3, { MAX_SOURCE_BYTES: '1000000', ALLOW_PRIVATE_SOURCES: 'true', LOG_LEVEL: 'debug' }));
+  const env = envOf(manifest(42, 3, { MAX_SOURCE_BYTES: '1000000', DOWNLOAD_IDLE_TIMEOUT: '120000', ALLOW_PRIVATE_SOURCES: 'true', LOG_LEVEL: 'debug' }));
   assert.equal(
     {
       job: env.VCS_JOB_NAME,
@@ -88,7 +88,7 @@ test('environment: the job contract with paths on the volume, the result as term
     },
   );
   assert.equal(JSON.parse(env.VCS_LADDER!).renditions.map((r: { name: string }) => r.name), ['high', 'medium', 'low']);
-  assert.equal([env.MAX_SOURCE_BYTES, env.ALLOW_PRIVATE_SOURCES, env.ALLOW_LOCAL_SOURCES, env.LOG_LEVEL], ['1000000', 'true', 'false', 'debug']);
+  assert.equal([env.MAX_SOURCE_BYTES, env.DOWNLOAD_IDLE_TIMEOUT, env.ALLOW_PRIVATE_SOURCES, env.ALLOW_LOCAL_SOURCES, env.LOG_LEVEL], ['1000000', '120000', 'true', 'false', 'debug']);
   assert.not.ok('API_KEY' in env || 'PROGRESS_SECRET' in env || 'APPWRITE_API_KEY' in env, 'no secrets in the pod');
   const names = Object.keys(env);
   assert.is(new Set(names).size, names.length);

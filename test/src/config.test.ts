@@ -42,6 +42,7 @@ test('defaults are the original plan’s', () => {
   assert.equal([c.DATABASE_ID, c.COLLECTION_ID, c.FFMPEG_PATH, c.FFPROBE_PATH, c.LOG_LEVEL, c.ADMIN_PATH, c.STORE, c.RUNNER], ['video_compression', 'posts', '/usr/bin/ffmpeg', '/usr/bin/ffprobe', 'info', '/admin', 'sqlite', 'local']);
   assert.equal([c.RATE_LIMIT_WINDOW, c.RATE_LIMIT_MAX_REQUESTS, c.CLEANUP_TEMP_AFTER, c.DELETE_OLD_VIDEOS_AFTER, c.AUTO_CLEANUP_ENABLED], [900000, 100, 3600000, 90, true]);
   assert.equal([c.ALLOW_LOCAL_SOURCES, c.ALLOW_PRIVATE_SOURCES, c.PROCESSING_TIMEOUT], [false, false, 7200000]);
+  assert.equal([c.DOWNLOAD_TIMEOUT, c.DOWNLOAD_IDLE_TIMEOUT], [3600000, 60000]);
   assert.is(c.PUBLIC_URL, 'http://localhost:3000');
 });
 

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VcsError } from '../../src/errors.ts';
 import { classifyAddress } from '../../transcoder/address-guard.ts';
-import { checkLocalFile, download, parseSource, preflight, type FetchOptions } from '../../transcoder/source.ts';
+import { checkLocalFile, download, fetchSource, parseSource, preflight, type FetchOptions } from '../../transcoder/source.ts';
 import { startServer, type TestServer } from '../support/http-server.ts';
 
 const test = suite('source');
@@ -54,6 +54,31 @@ test.before(async () => {
       if (req.method === 'HEAD') return void res.end();
       return void res.write(body); // never ends
     }
+    if (route === '/silent.mp4') return; // accepts the request, never answers
+    if (route === '/trickle-headers.mp4') {
+      // The status line, then one header byte every 200 ms, never finished: every byte resets an
+      // idle timeout, so only an overall deadline stops it.
+      const socket = req.socket;
+      socket.write('HTTP/1.1 200 OK\r\n');
+      const header = `x-padding: ${'a'.repeat(1000)}`;
+      let i = 0;
+      const timer = setInterval(() => socket.write(header[i++ % header.length]!), 200);
+      return void socket.once('close', () => clearInterval(timer));
+    }
+    if (route === '/slow.mp4' || route === '/slow-hop') {
+      // Every answer takes 600 ms: the HEAD and the GET each fit in a 1 s deadline, together they do not.
+      return void setTimeout(() => {
+        if (route === '/slow-hop') return void res.writeHead(302, { location: '/slow.mp4' }).end();
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      }, 600);
+    }
+    if (route === '/announced.mp4') {
+      // The HEAD announces the size, the GET streams without a Content-Length.
+      if (req.method === 'HEAD') return void res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': body.length }).end();
+      res.writeHead(200, { 'content-type': 'video/mp4' });
+      return void res.end(body);
+    }
     res.writeHead(500).end();
   });
 });
@@ -67,6 +92,7 @@ test.after(async () => {
 const opts = (over: Partial<FetchOptions> = {}): FetchOptions => ({
   maxBytes: 10 * 1024 * 1024,
   timeoutMs: 5000,
+  idleTimeoutMs: 60_000,
   maxRedirects: 3,
   allowPrivate: false,
   addressPolicy: (a) => (a === '127.0.0.1' ? { allowed: true } : classifyAddress(a)),
@@ -82,6 +108,13 @@ async function failure(p: Promise<unknown>): Promise<string> {
     return err instanceof VcsError ? `${err.code}: ${err.message}` : `unexpected ${String(err)}`;
   }
   return 'no error';
+}
+
+/** `p`, or a rejection once `ms` have passed: a fetch that hangs fails the test instead of hanging it. */
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 const leftovers = async () => (await readdir(tmp)).filter((f) => f.startsWith('dl'));
@@ -153,6 +186,44 @@ test('download: a connection cut mid-way fails (retryable) and leaves nothing', 
 test('download: the timeout holds and leaves nothing', async () => {
   const msg = await failure(download(url('/stall.mp4'), path.join(tmp, 'dl-stall'), opts({ timeoutMs: 1000 }), () => {}, signal()));
   assert.match(msg, /^VCS_ERR_DOWNLOAD_TIMEOUT: download took longer than DOWNLOAD_TIMEOUT \(1000 ms\)/);
+  assert.equal(await leftovers(), []);
+});
+
+test('preflight: headers trickled byte by byte cannot hold it past DOWNLOAD_TIMEOUT', async () => {
+  const started = Date.now();
+  const msg = await failure(within(4000, preflight(url('/trickle-headers.mp4'), opts({ timeoutMs: 1000 }), signal())));
+  const took = Date.now() - started;
+  assert.match(msg, /^VCS_ERR_DOWNLOAD_TIMEOUT: download took longer than DOWNLOAD_TIMEOUT \(1000 ms\)/);
+  assert.ok(took >= 900 && took < 1800, `failed after ${took} ms, expected about 1000`);
+});
+
+test('one DOWNLOAD_TIMEOUT covers the HEAD, the GET and every redirect together', async () => {
+  const o = opts({ timeoutMs: 1000 });
+  const dest = path.join(tmp, 'dl-slow');
+  assert.is(await preflight(url('/slow.mp4'), o, signal()), body.length, 'the HEAD alone fits');
+  assert.is(await download(url('/slow.mp4'), dest, o, () => {}, signal()), body.length, 'the GET alone fits');
+  await rm(dest);
+  const deadline = /^VCS_ERR_DOWNLOAD_TIMEOUT: download took longer than DOWNLOAD_TIMEOUT \(1000 ms\)/;
+  assert.match(await failure(within(4000, fetchSource(url('/slow.mp4'), dest, o, () => {}, signal()))), deadline);
+  assert.match(await failure(within(4000, preflight(url('/slow-hop'), o, signal()))), deadline, 'a redirect does not restart the clock');
+  assert.equal(await leftovers(), []);
+});
+
+test('fetchSource: progress falls back to the size the HEAD announced', async () => {
+  const seen: [number, number | null][] = [];
+  const dest = path.join(tmp, 'dl-announced');
+  assert.is(await fetchSource(url('/announced.mp4'), dest, opts(), (b, total) => seen.push([b, total]), signal()), body.length);
+  assert.equal(seen.at(-1), [body.length, body.length]);
+  await rm(dest);
+});
+
+test('a silent connection fails after DOWNLOAD_IDLE_TIMEOUT, named as such, before or after the headers', async () => {
+  const o = opts({ timeoutMs: 10_000, idleTimeoutMs: 1000 });
+  const silence = /^VCS_ERR_DOWNLOAD_TIMEOUT: no data from http:\/\/127\.0\.0\.1:\d+\/(silent|stall)\.mp4 for 1 s \(DOWNLOAD_IDLE_TIMEOUT\)$/;
+  assert.match(await failure(within(4000, preflight(url('/silent.mp4'), o, signal()))), silence);
+  const started = Date.now();
+  assert.match(await failure(within(4000, download(url('/stall.mp4'), path.join(tmp, 'dl-silent'), o, () => {}, signal()))), silence);
+  assert.ok(Date.now() - started < 2500, 'well before the deadline');
   assert.equal(await leftovers(), []);
 });
 
