@@ -180,11 +180,24 @@ export type TranscodeResult =
 
 export const RESULT_MAX_BYTES = 4096;
 
-/** Serialises a result, shortening the error message if needed to stay under the size limit. */
+/**
+ * Serialises a result, shortening the error message if needed to stay under the size limit: the
+ * longest prefix that fits, in UTF-8 bytes after JSON escaping, cut between whole characters (an
+ * emoji is two UTF-16 units), then "…".
+ */
 export function serializeResult(result: TranscodeResult): string {
-  let text = JSON.stringify(result);
-  if (Buffer.byteLength(text) <= RESULT_MAX_BYTES || result.ok) return text;
-  const room = Math.max(64, result.error.message.length - (Buffer.byteLength(text) - RESULT_MAX_BYTES) - 16);
-  text = JSON.stringify({ ...result, error: { ...result.error, message: `${result.error.message.slice(0, room)}…` } });
-  return text;
+  const text = JSON.stringify(result);
+  if (result.ok || Buffer.byteLength(text) <= RESULT_MAX_BYTES) return text;
+  // Every character takes at least one byte, so no more than RESULT_MAX_BYTES of them can fit.
+  const chars = Array.from(result.error.message.slice(0, RESULT_MAX_BYTES));
+  const shortened = (n: number) => JSON.stringify({ ...result, error: { ...result.error, message: `${chars.slice(0, n).join('')}…` } });
+  // Bisection: `fits` characters fit, `over` do not (all of them did not fit even without "…").
+  let fits = 0;
+  let over = chars.length;
+  while (over - fits > 1) {
+    const mid = Math.floor((fits + over) / 2);
+    if (Buffer.byteLength(shortened(mid)) <= RESULT_MAX_BYTES) fits = mid;
+    else over = mid;
+  }
+  return shortened(fits);
 }
