@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
+import { X264_PRESETS } from './contract.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -227,11 +228,7 @@ export const SETTINGS = {
   }),
   SEGMENT_DURATION: s({ default: '10', parse: integer(2, 30), description: 'HLS segment length in seconds; a multiple of KEYFRAME_INTERVAL' }),
   KEYFRAME_INTERVAL: s({ default: '2', parse: integer(1, 10), description: 'Seconds between keyframes, identical in every rendition' }),
-  VIDEO_PRESET: s({
-    default: 'fast',
-    parse: oneOf('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'),
-    description: 'libx264 preset',
-  }),
+  VIDEO_PRESET: s({ default: 'fast', parse: oneOf(...X264_PRESETS), description: 'libx264 preset' }),
   MAX_FRAME_RATE: s({ default: '60', parse: integer(1, 120), description: 'Output frame rate cap; slower sources keep their rate' }),
   HIGH_QUALITY_CRF: s({ default: '23', parse: integer(0, 51), description: 'CRF of the high rendition (lower is better)' }),
   MEDIUM_QUALITY_CRF: s({ default: '28', parse: integer(0, 51), description: 'CRF of the medium rendition' }),
