@@ -12,7 +12,7 @@ import { Invalid, type Env } from './config/parsers.ts';
 import { SETTINGS, settingNames, settingOf, type SettingName, type Settings } from './config/settings.ts';
 
 export { parseBitrate } from './config/parsers.ts';
-export { SETTINGS, settingNames, settingOf } from './config/settings.ts';
+export { SETTINGS, settingNames, settingOf, X264_PRESETS } from './config/settings.ts';
 export type { Env } from './config/parsers.ts';
 export type { Process, SettingName, Settings } from './config/settings.ts';
 

@@ -3,7 +3,7 @@
  * transcoder run receives, the ladder it encodes, the result it writes and its exit codes.
  * Both sides import this module; nothing else defines these names.
  */
-import type { Settings } from './config.ts';
+import { X264_PRESETS, type Settings } from './config.ts';
 import type { Step } from './steps.ts';
 
 export const JOB_ENV = {
@@ -32,7 +32,10 @@ export const EXIT = {
   cancelled: 143,
 } as const;
 
-export type RenditionName = 'high' | 'medium' | 'low';
+export const RENDITION_NAMES = ['high', 'medium', 'low'] as const;
+export type RenditionName = (typeof RENDITION_NAMES)[number];
+
+export { X264_PRESETS };
 
 export interface RenditionSpec {
   name: RenditionName;
@@ -112,16 +115,20 @@ export function parseJobEnvironment(env: Readonly<Record<string, string | undefi
   const outputDir = need(JOB_ENV.outputDir);
   const workDir = need(JOB_ENV.workDir);
   const ladderRaw = need(JOB_ENV.ladder);
-  const videoId = Number(videoIdRaw);
-  if (videoIdRaw && !(Number.isSafeInteger(videoId) && videoId > 0)) problems.push(`${JOB_ENV.videoId} must be a positive integer, got ${JSON.stringify(videoIdRaw)}`);
+  // Digits only: Number() alone would also take " 12", "0x10" and "1e3".
+  const videoId = /^[1-9][0-9]*$/.test(videoIdRaw) ? Number(videoIdRaw) : NaN;
+  if (videoIdRaw && !Number.isSafeInteger(videoId)) problems.push(`${JOB_ENV.videoId} must be a positive integer, got ${JSON.stringify(videoIdRaw)}`);
   let ladder: Ladder | undefined;
   if (ladderRaw) {
+    let value: unknown;
     try {
-      ladder = JSON.parse(ladderRaw) as Ladder;
-      if (!Array.isArray(ladder.renditions) || ladder.renditions.length === 0) throw new Error('no renditions');
+      value = JSON.parse(ladderRaw);
     } catch (err) {
       problems.push(`${JOB_ENV.ladder} must be the ladder JSON, ${(err as Error).message}`);
     }
+    const found = value === undefined ? [] : ladderProblems(value);
+    problems.push(...found);
+    if (value !== undefined && found.length === 0) ladder = value as Ladder;
   }
   if (problems.length > 0 || !ladder) return { problems };
   return {
@@ -135,6 +142,72 @@ export function parseJobEnvironment(env: Readonly<Record<string, string | undefi
     progressToken: env[JOB_ENV.progressToken] || undefined,
     resultPath: env[JOB_ENV.resultPath] || DEFAULT_RESULT_PATH,
   };
+}
+
+interface Rule {
+  what: string;
+  ok: (v: unknown) => boolean;
+}
+const integer = (min: number, max: number): Rule => ({
+  what: `an integer ${min}–${max}`,
+  ok: (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max,
+});
+const oneOf = (values: readonly string[]): Rule => ({ what: `one of ${values.join(', ')}`, ok: (v) => typeof v === 'string' && values.includes(v) });
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A value as JSON, cut short: problems end up in the 4 KB result. */
+const shown = (v: unknown): string => {
+  const text = v === undefined ? 'nothing' : JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+};
+
+/**
+ * What keeps `value` (VCS_LADDER, parsed) from being a `Ladder`, one problem per field; [] when
+ * it is one. The ranges are those of the settings the ladder is made from (config.ts).
+ */
+export function ladderProblems(value: unknown): string[] {
+  const at = JOB_ENV.ladder;
+  if (!isObject(value)) return [`${at} must be a JSON object, got ${shown(value)}`];
+  const problems: string[] = [];
+  const check = (v: unknown, field: string, rule: Rule) => {
+    if (!rule.ok(v)) problems.push(`${at}.${field} must be ${rule.what}, got ${shown(v)}`);
+  };
+  const { renditions, poster } = value;
+  if (!Array.isArray(renditions) || renditions.length === 0) {
+    problems.push(`${at}.renditions must be a non-empty array, got ${shown(renditions)}`);
+  } else {
+    for (const [i, r] of (renditions as unknown[]).entries()) {
+      const field = `renditions[${i}]`;
+      if (!isObject(r)) {
+        problems.push(`${at}.${field} must be an object, got ${shown(r)}`);
+        continue;
+      }
+      check(r.name, `${field}.name`, oneOf(RENDITION_NAMES));
+      check(r.height, `${field}.height`, integer(144, 4320));
+      check(r.crf, `${field}.crf`, integer(0, 51));
+      check(r.maxBitrate, `${field}.maxBitrate`, integer(16_000, 200_000_000));
+    }
+    const names = renditions.filter(isObject).map((r) => r.name);
+    if (new Set(names).size < names.length) problems.push(`${at}.renditions names must be unique, got ${shown(names)}`);
+  }
+  const segment = integer(2, 30);
+  const keyframe = integer(1, 10);
+  const { segmentSeconds, keyframeSeconds } = value;
+  check(segmentSeconds, 'segmentSeconds', segment);
+  check(keyframeSeconds, 'keyframeSeconds', keyframe);
+  if (segment.ok(segmentSeconds) && keyframe.ok(keyframeSeconds) && (segmentSeconds as number) % (keyframeSeconds as number) !== 0) {
+    problems.push(`${at}.segmentSeconds must be a multiple of keyframeSeconds (${keyframeSeconds}) so every segment starts on a keyframe, got ${segmentSeconds}`);
+  }
+  check(value.preset, 'preset', oneOf(X264_PRESETS));
+  check(value.maxFrameRate, 'maxFrameRate', integer(1, 120));
+  check(value.audioBitrate, 'audioBitrate', integer(16_000, 200_000_000));
+  if (!isObject(poster)) {
+    problems.push(`${at}.poster must be an object, got ${shown(poster)}`);
+  } else {
+    check(poster.maxWidth, 'poster.maxWidth', integer(16, 7680));
+    check(poster.maxHeight, 'poster.maxHeight', integer(16, 4320));
+    check(poster.quality, 'poster.quality', integer(1, 100));
+  }
+  return problems;
 }
 
 /** Progress as POSTed to VCS_PROGRESS_URL. */
@@ -180,11 +253,24 @@ export type TranscodeResult =
 
 export const RESULT_MAX_BYTES = 4096;
 
-/** Serialises a result, shortening the error message if needed to stay under the size limit. */
+/**
+ * Serialises a result, shortening the error message if needed to stay under the size limit: the
+ * longest prefix that fits, in UTF-8 bytes after JSON escaping, cut between whole characters (an
+ * emoji is two UTF-16 units), then "…".
+ */
 export function serializeResult(result: TranscodeResult): string {
-  let text = JSON.stringify(result);
-  if (Buffer.byteLength(text) <= RESULT_MAX_BYTES || result.ok) return text;
-  const room = Math.max(64, result.error.message.length - (Buffer.byteLength(text) - RESULT_MAX_BYTES) - 16);
-  text = JSON.stringify({ ...result, error: { ...result.error, message: `${result.error.message.slice(0, room)}…` } });
-  return text;
+  const text = JSON.stringify(result);
+  if (result.ok || Buffer.byteLength(text) <= RESULT_MAX_BYTES) return text;
+  // Every character takes at least one byte, so no more than RESULT_MAX_BYTES of them can fit.
+  const chars = Array.from(result.error.message.slice(0, RESULT_MAX_BYTES));
+  const shortened = (n: number) => JSON.stringify({ ...result, error: { ...result.error, message: `${chars.slice(0, n).join('')}…` } });
+  // Bisection: `fits` characters fit, `over` do not (all of them did not fit even without "…").
+  let fits = 0;
+  let over = chars.length;
+  while (over - fits > 1) {
+    const mid = Math.floor((fits + over) / 2);
+    if (Buffer.byteLength(shortened(mid)) <= RESULT_MAX_BYTES) fits = mid;
+    else over = mid;
+  }
+  return shortened(fits);
 }

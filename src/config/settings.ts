@@ -75,6 +75,9 @@ const EVERY: Process[] = ['serve', 'controller', 'gateway', 'transcoder'];
 const LADDER: Process[] = ['serve', 'controller', 'transcoder'];
 const KUBE: Process[] = ['controller'];
 
+/** libx264's presets, fastest first (VIDEO_PRESET; the job contract's `Ladder.preset`). */
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+
 const DEFAULT_STORAGE = '/var/www/video-compression/storage';
 const storageOf = (env: Env) => env.STORAGE_PATH || DEFAULT_STORAGE;
 
@@ -175,7 +178,7 @@ export const SETTINGS = {
     KEYFRAME_INTERVAL: s({ default: '2', parse: integer(1, 10), usedBy: LADDER, description: 'Seconds between keyframes, identical in every rendition' }),
     VIDEO_PRESET: s({
       default: 'fast',
-      parse: oneOf('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'),
+      parse: oneOf(...X264_PRESETS),
       usedBy: LADDER,
       description: 'libx264 preset',
     }),

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import yargs, { type Argv } from 'yargs';
+import { buildCli } from '../../src/cli.ts';
 import {
   ConfigError,
   defaultOf,
@@ -173,10 +175,46 @@ test('the CLI stops at start with the message when a setting is bad', async () =
   assert.match(run.stderr, /MAX_CONCURRENT_JOBS must be an integer 1–1000, got "lots"/);
 });
 
-test('vcs --help lists every command', async () => {
+/** yargs' command registry (reached through its internal methods: there is no public listing). */
+interface CommandRegistry {
+  getCommands(): string[];
+  getCommandHandlers(): Record<string, { description: string | false; builder: unknown }>;
+}
+const registryOf = (y: Argv): CommandRegistry =>
+  (y as unknown as { getInternalMethods(): { getCommandInstance(): CommandRegistry } }).getInternalMethods().getCommandInstance();
+
+/** Each command of `y` with its description and, for a group, its subcommands (its builder run on a fresh yargs). */
+function commandsOf(y: Argv): { name: string; description: string | false; subcommands: { name: string; description: string | false }[] }[] {
+  const registry = registryOf(y);
+  return registry.getCommands().map((name) => {
+    const { description, builder } = registry.getCommandHandlers()[name]!;
+    const group = yargs([]);
+    if (typeof builder === 'function') builder(group);
+    const sub = registryOf(group);
+    return { name, description, subcommands: sub.getCommands().map((s) => ({ name: s, description: sub.getCommandHandlers()[s]!.description })) };
+  });
+}
+
+/** Help text with its wrapping undone, so a description reads as one line. */
+const unwrapped = (text: string) => text.replace(/\s+/g, ' ');
+
+test('vcs --help lists every command of the CLI, and each group’s help its subcommands, with their descriptions', async () => {
+  const commands = commandsOf(buildCli([], {}));
+  assert.ok(commands.some((c) => c.subcommands.length > 0), 'the groups’ subcommands are found');
   const run = await runVcs(['--help']);
   assert.is(run.code, 0);
-  for (const cmd of ['transcode', 'config']) assert.match(run.stdout, new RegExp(`vcs ${cmd} +\\S`));
+  for (const { name, description } of commands) {
+    assert.type(description, 'string', `vcs ${name} has a description`);
+    assert.ok(unwrapped(run.stdout).includes(` vcs ${name} ${description} `), `vcs --help lists vcs ${name}`);
+  }
+  for (const { name, subcommands } of commands.filter((c) => c.subcommands.length > 0)) {
+    const help = await runVcs([name, '--help']);
+    assert.is(help.code, 0, `vcs ${name} --help`);
+    for (const sub of subcommands) {
+      assert.type(sub.description, 'string', `vcs ${name} ${sub.name} has a description`);
+      assert.ok(unwrapped(help.stdout).includes(` vcs ${name} ${sub.name} ${sub.description} `), `vcs ${name} --help lists vcs ${name} ${sub.name}`);
+    }
+  }
 });
 
 test.run();

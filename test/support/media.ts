@@ -58,3 +58,28 @@ export async function ffprobeJson(args: string[]): Promise<any> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-of', 'json', ...args]);
   return JSON.parse(stdout);
 }
+
+export interface SegmentOptions {
+  /** x264 profile and level (-profile:v, -level). Defaults to x264's own choice. */
+  profile?: 'baseline' | 'main' | 'high';
+  level?: string;
+  /** x264 preset. ultrafast turns off CABAC and 8x8 transforms, so it signals Constrained Baseline whatever the profile. Defaults to veryfast. */
+  preset?: string;
+  /** AAC profile of FFmpeg's native encoder, or false for a video-only segment. Defaults to aac_low. */
+  audio?: 'aac_low' | 'aac_main' | false;
+  /** Defaults to 0.2 s: a few frames are all a codec reader needs. */
+  seconds?: number;
+}
+
+/** A small MPEG-TS segment of H.264 (+ AAC in ADTS), as the HLS muxer writes them. */
+export async function makeTsSegment(file: string, o: SegmentOptions = {}): Promise<string> {
+  const seconds = o.seconds ?? 0.2;
+  const audio = o.audio ?? 'aac_low';
+  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=25:duration=${seconds}`];
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`, '-c:a', 'aac', '-profile:a', audio);
+  args.push('-c:v', 'libx264', '-preset', o.preset ?? 'veryfast', '-pix_fmt', 'yuv420p');
+  if (o.profile) args.push('-profile:v', o.profile);
+  if (o.level) args.push('-level', o.level);
+  await run('ffmpeg', [...args, '-f', 'mpegts', file]);
+  return file;
+}

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/config.ts';
+import { ladderFromSettings } from '../../src/contract.ts';
 import { makeAudioOnly, makeClip } from '../support/media.ts';
 import { startServer, type TestServer } from '../support/http-server.ts';
 import { exists } from '../support/package-asserts.ts';
@@ -114,7 +116,7 @@ test('a local path from the job environment needs ALLOW_LOCAL_SOURCES', async ()
   const env = {
     STORAGE_PATH: path.join(tmp, 'storage'),
     VCS_JOB_NAME: 'vcs-5-1', VCS_VIDEO_ID: '5', VCS_SOURCE_URL: clip, VCS_OUTPUT_DIR: output,
-    VCS_WORK_DIR: path.join(tmp, 'work', 'vcs-5-1'), VCS_LADDER: JSON.stringify({ renditions: [{ name: 'high', height: 360, crf: 30, maxBitrate: 1e6 }] }),
+    VCS_WORK_DIR: path.join(tmp, 'work', 'vcs-5-1'), VCS_LADDER: JSON.stringify({ ...ladderFromSettings(loadConfig({})), renditions: [{ name: 'high', height: 360, crf: 30, maxBitrate: 1e6 }] }),
     VCS_RESULT_PATH: path.join(tmp, 'result.json'),
   };
   const run = await runVcs(['transcode'], env);
