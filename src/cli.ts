@@ -1,5 +1,5 @@
 /**
- * The `vcs` command: yargs wiring only (STYLE 1). Each command loads and validates the
+ * The `vcs` command: yargs wiring only (conventions 1). Each command loads and validates the
  * configuration once, builds what it needs and hands over.
  */
 import yargs, { type Argv } from 'yargs';

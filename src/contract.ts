@@ -1,5 +1,5 @@
 /**
- * The job contract between the controller and the transcoder (DESIGN 3.2): the environment a
+ * The job contract between the controller and the transcoder (docs/adr/0005): the environment a
  * transcoder run receives, the ladder it encodes, the result it writes and its exit codes.
  * Both sides import this module; nothing else defines these names.
  */

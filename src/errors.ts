@@ -1,5 +1,5 @@
 /**
- * One catalogue of coded errors (STYLE 11). An error carries its code, the HTTP status the API
+ * One catalogue of coded errors (conventions 11). An error carries its code, the HTTP status the API
  * answers with, whether its message may be shown to clients, and whether it is permanent (a
  * transcoder exits 2 for those, and the controller does not retry them). The README's table of
  * error codes is rendered from this catalogue (`describe`), so it cannot drift.

@@ -1,5 +1,5 @@
 /**
- * The steps a video goes through while it is processed (DESIGN 3.1 `compression_step`), in order,
+ * The steps a video goes through while it is processed (docs/adr/0013 `compression_step`), in order,
  * with the share of overall progress each one starts at. One decode feeds every rendition, so
  * there is one `compressing` step.
  */
@@ -8,7 +8,7 @@ export type Step = (typeof STEPS)[number];
 
 /**
  * Overall progress (0–100) at which each step begins; the encode dominates the wall time
- * (LADDER-NOTES §3: ~95 % of a job), so it gets the widest band.
+ * (the encode is most of a job, docs/adr/0001), so it gets the widest band.
  */
 export const STEP_PROGRESS: Record<Step, { from: number; to: number }> = {
   queued: { from: 0, to: 0 },

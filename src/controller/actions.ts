@@ -1,6 +1,6 @@
 /**
  * What a controller pass decides (the output of the pure `reconcile()`), applied by the loop.
- * Observe → compute → act (STYLE 8): only the loop talks to the store and the runner.
+ * Observe → compute → act (conventions 8): only the loop talks to the store and the runner.
  */
 import type { TranscodeOutput } from '../contract.ts';
 import type { Step } from '../steps.ts';

@@ -1,6 +1,6 @@
 /**
  * Applying one controller action: the only place a pass writes to the store, the runner or the
- * volume (STYLE 8). Each kind has its handler in an exhaustive map (STYLE 4).
+ * volume (conventions 8). Each kind has its handler in an exhaustive map (conventions 4).
  *
  * The volume writes are the clean-up no run can do for itself: a forgotten run's work folder (a
  * run that died uncleanly leaves its download and staging behind), and the package a run may

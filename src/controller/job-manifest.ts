@@ -1,6 +1,6 @@
 /**
- * The batch/v1 Job of one transcoder run (DESIGN 1, kubernetes/NOTES.md 2.2), built by a pure
- * function from the job contract and the settings (STYLE 8): table-tested, no I/O.
+ * The batch/v1 Job of one transcoder run (docs/adr/0012, docs/protocols/kubernetes-api.md §5), built by a pure
+ * function from the job contract and the settings (conventions 8): table-tested, no I/O.
  *
  * - Name `vcs-<id>-<attempt>` (job-name.ts): deterministic, so a create that meets a 409 is the
  *   same run and is adopted, never duplicated.

@@ -1,6 +1,6 @@
 /**
- * Run names (DESIGN 3.1 `job_name`): `vcs-<wp_post_id>-<attempt>`, attempts counted from 1.
- * A name is deterministic, so starting a run is idempotent (STYLE 7: the runner adopts a name
+ * Run names (docs/adr/0013 `job_name`): `vcs-<wp_post_id>-<attempt>`, attempts counted from 1.
+ * A name is deterministic, so starting a run is idempotent (conventions 7: the runner adopts a name
  * that exists), and every attempt gets a new one, so a new attempt never adopts an old
  * attempt's finished run.
  *

@@ -1,5 +1,5 @@
 /**
- * Reading a transcoder Job (kubernetes/NOTES.md 2.3), pure: what the runner reports for a Job and
+ * Reading a transcoder Job (docs/protocols/kubernetes-api.md §5), pure: what the runner reports for a Job and
  * its pods. A Job is finished only on its `Complete` or `Failed` condition; the interim
  * `SuccessCriteriaMet` / `FailureTarget` still count as running (pods may still write to the
  * volume). The result is the transcoder's JSON in the pod's termination message.

@@ -1,6 +1,6 @@
 /**
  * The Kubernetes API clients of `vcs controller` (@kubernetes/client-node 1.4, pinned: 2.x needs
- * Node >= 22.19, see kubernetes/NOTES.md 1.1) and how their errors read.
+ * Node >= 22.19, see docs/protocols/kubernetes-api.md §1) and how their errors read.
  */
 import { existsSync } from 'node:fs';
 import { ApiException, BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';

@@ -1,6 +1,6 @@
 /**
- * A list-watch cache of one kind of object, selected by labels (an informer, kubernetes/NOTES.md
- * 1.4): list, remember the list's resourceVersion, watch from it, apply every event; an expired
+ * A list-watch cache of one kind of object, selected by labels (an informer, docs/protocols/kubernetes-api.md
+ * §4): list, remember the list's resourceVersion, watch from it, apply every event; an expired
  * resourceVersion (410, as an HTTP status or an ERROR event) re-lists; any other error marks the
  * cache unsynced and re-lists after a back-off; a full re-list every `resyncMs` is the resync.
  *

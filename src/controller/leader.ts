@@ -1,6 +1,6 @@
 /**
- * Leader election on a coordination.k8s.io/v1 Lease, client-go's algorithm (kubernetes/NOTES.md
- * 1.5), so that among the controller replicas exactly one starts Jobs and writes results.
+ * Leader election on a coordination.k8s.io/v1 Lease, client-go's algorithm (docs/protocols/kubernetes-api.md
+ * §7; docs/adr/0008), so that among the controller replicas exactly one starts Jobs and writes results.
  *
  * Every retry period: read the Lease (create it when missing, holding it). The holder renews it
  * (renewTime, guarded by resourceVersion: a 409 is a lost race). A standby remembers when *it*

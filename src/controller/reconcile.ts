@@ -1,5 +1,5 @@
 /**
- * The controller's decision (DESIGN 2, STYLE 8): a pure function from what the store and the
+ * The controller's decision (docs/adr/0012, conventions 8): a pure function from what the store and the
  * runner report now to the actions of one pass. No I/O and no clock of its own: time is `obs.now`.
  * The loop applies the actions in the order returned: finishes (complete/fail), stop/forget,
  * restarts, retries, starts.
@@ -99,7 +99,7 @@ function decide(p: InFlight, settings: ReconcileSettings): Action | null {
   return restart(p, 'orphan: no run was started', false);
 }
 
-/** A processing video's current run, by phase (STYLE 4: a missing phase fails to compile). */
+/** A processing video's current run, by phase (conventions 4: a missing phase fails to compile). */
 const onPhase: Record<RunPhase, (p: InFlight & { run: RunStatus }, settings: ReconcileSettings) => Action | null> = {
   running: ({ video, run, timedOut }) => (timedOut ? timeout(video, run) : null),
   succeeded: ({ video, run }) => {
@@ -169,7 +169,7 @@ function isDueForRetry(video: VideoJob, now: number, s: ReconcileSettings): bool
 const PRIORITY_RANK: Record<Priority, number> = { high: 0, normal: 1 };
 
 /**
- * DESIGN 3.1 queue order: priority high first, then created_at ascending. Videos created in the
+ * docs/adr/0013 queue order: priority high first, then created_at ascending. Videos created in the
  * same millisecond keep the store's order (its insertion order; the sort is stable), so the
  * controller starts what the store's queuePosition says is first.
  */

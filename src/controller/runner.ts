@@ -1,5 +1,5 @@
 /**
- * The runner interface (DESIGN 2): where transcoder runs happen. `local-runner` spawns child
+ * The runner interface (docs/adr/0012): where transcoder runs happen. `local-runner` spawns child
  * processes; `kube-runner` creates batch/v1 Jobs. The controller only sees `RunStatus`es.
  */
 import type { JobSpec, TranscodeResult } from '../contract.ts';

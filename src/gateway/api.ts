@@ -1,6 +1,6 @@
 /**
- * The REST API under /api (original plan, "REST API ENDPOINTS", and the dashboard's system
- * controls). Every write goes through the store, so it works when the controller is another
+ * The REST API under /api (the plan’s "REST API ENDPOINTS", and the dashboard's system
+ * controls, docs/adr/0015). Every write goes through the store, so it works when the controller is another
  * process; in `vcs serve` the controller (the worker port) is also poked so it acts at once.
  */
 import Router from '@koa/router';

@@ -1,5 +1,5 @@
 /**
- * The public HTTP side as a Koa app built from its dependencies (STYLE 1): tests use
+ * The public HTTP side as a Koa app built from its dependencies (conventions 1): tests use
  * `app.callback()` without a port. Order: errors and the access log, metrics, the HLS files
  * (behind their own limit), then health and the API (behind the API limit).
  *

@@ -1,5 +1,5 @@
 /**
- * API keys (original plan, "API Authentication"): `Authorization: Bearer <key>`. Keys are kept
+ * API keys (the plan’s "API Authentication", docs/adr/0015): `Authorization: Bearer <key>`. Keys are kept
  * only as SHA-256 hashes — API_KEY is hashed at start, API_KEY_HASHES adds more for rotation —
  * and a presented key is hashed and compared against every stored hash in constant time. Calls
  * are logged with a fingerprint (the first 8 hex digits of the key's hash), never the key.

@@ -1,5 +1,5 @@
 /**
- * The HLS files under /storage/hls/ (original plan, "STATIC FILE SERVER"): the plan's Content-Type
+ * The HLS files under /storage/hls/ (the plan’s "STATIC FILE SERVER", docs/adr/0015): the plan's Content-Type
  * and Cache-Control per extension, CORS for players on other origins (preflight included),
  * ETag/Last-Modified with 304, byte ranges (206/416) read from the range's first byte, gzip for
  * playlists, optional hotlink protection by Referer. No directory listings, no dotfiles or
@@ -19,7 +19,7 @@ import { refererAllowed } from './hls/referer.ts';
 import { createMemoryResponder, describe, fileKind, sendFromDisk, validatorsOf, type FileKind } from './hls/responses.ts';
 import { createSmallFileCache, SMALL_FILE_MAX_BYTES } from './hls/small-file-cache.ts';
 
-/** Content-Type and caching per file type (original plan, "HTTP Headers Needed"). */
+/** Content-Type and caching per file type (the plan’s "HTTP Headers Needed", docs/adr/0015). */
 export const HLS_FILE_TYPES: Record<HlsExtension, FileKind> = {
   '.m3u8': fileKind('application/vnd.apple.mpegurl', 'public, max-age=3600', { inMemory: true, gzip: true }),
   '.ts': fileKind('video/mp2t', 'public, max-age=31536000, immutable', { inMemory: false, gzip: false }),

@@ -1,5 +1,5 @@
 /**
- * The API's JSON shapes (original plan, "REST API ENDPOINTS"), built from a video document. Pure.
+ * The API's JSON shapes (the plan’s "REST API ENDPOINTS", docs/adr/0015), built from a video document. Pure.
  */
 import type { VideoJob } from '../jobs/model.ts';
 

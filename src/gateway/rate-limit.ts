@@ -1,5 +1,5 @@
 /**
- * Rate limits with koa-ratelimit (original plan, "Rate Limiting"): HLS files per client per minute,
+ * Rate limits with koa-ratelimit (the plan’s "Rate Limiting", docs/adr/0015): HLS files per client per minute,
  * the API per RATE_LIMIT_WINDOW, the dashboard per hour. Over the limit: 429 with Retry-After, the
  * X-RateLimit-* headers and a JSON body; the abuse is logged.
  *

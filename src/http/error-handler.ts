@@ -1,5 +1,5 @@
 /**
- * One error middleware (STYLE 11) and the access log, for every HTTP app of the service (the
+ * One error middleware (conventions 11) and the access log, for every HTTP app of the service (the
  * public gateway and the internal port). Errors become
  * `{ "error": { "code", "message" } }` with the status the API documents; messages of unexpected
  * errors and stack traces never reach clients, and 5xx are logged with the stack. Every request

@@ -1,5 +1,5 @@
 /**
- * The app on INTERNAL_PORT, the same in every process that has one (STYLE 1: wiring only):
+ * The app on INTERNAL_PORT, the same in every process that has one (conventions 1: wiring only):
  * /healthz and /metrics everywhere, and where the controller runs (`vcs serve`, `vcs controller`)
  * the transcoders' progress reports and the poke. None of it is on the public port.
  */

@@ -1,5 +1,5 @@
 /**
- * The Appwrite `JobStore` (DESIGN 2, STORE=appwrite): the publisher's documents are the queue.
+ * The Appwrite `JobStore` (docs/adr/0012, STORE=appwrite): the publisher's documents are the queue.
  * One row (document) per video in DATABASE_ID/COLLECTION_ID, found by wp_post_id (never by
  * assuming the row id); the paused flag in the control table (appwrite/schema.ts).
  *
@@ -13,7 +13,7 @@
  * server refuses (409) when anyone wrote the row since, and the read-check-write runs again. The
  * remaining race window: the server compares at millisecond precision, so a write landing in the
  * very millisecond of the read goes unnoticed. Only the leader controller moves videos through
- * processing (DESIGN 2); what else writes (the gateway's API, the publisher) is rare and human-paced.
+ * processing (docs/adr/0012); what else writes (the gateway's API, the publisher) is rare and human-paced.
  *
  * `created_at`/`updated_at` are the server's `$createdAt`/`$updatedAt`. One difference from the
  * embedded store follows: an update that changes nothing is not written, so it does not move
@@ -42,7 +42,7 @@ export interface AppwriteStoreOptions {
   retry: RetryPolicy;
 }
 
-/** `total` stops counting here (APP_LIMIT_COUNT, PROTOCOL 3); past it the rows are counted page by page. */
+/** `total` stops counting here (APP_LIMIT_COUNT, docs/protocols/appwrite.md §4); past it the rows are counted page by page. */
 const TOTAL_CAP = 5000;
 /** Rows per page when a read walks a whole result with cursors. */
 const SCAN_PAGE = 1000;

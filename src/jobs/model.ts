@@ -1,5 +1,5 @@
 /**
- * The video document (DESIGN 3.1). Field names are the document's own (snake_case), the same in
+ * The video document (docs/adr/0013). Field names are the document's own (snake_case), the same in
  * the SQLite table, the Appwrite collection and the API's JSON, so no layer renames anything.
  */
 import { vcsError } from '../errors.ts';

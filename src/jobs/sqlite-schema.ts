@@ -11,7 +11,7 @@ import type { VideoJob } from './model.ts';
 type ColumnKind = 'text' | 'integer' | 'real' | 'boolean';
 
 /**
- * One column per VideoJob field, same names (DESIGN 3.1). Exhaustive, so a new field fails to
+ * One column per VideoJob field, same names (docs/adr/0013). Exhaustive, so a new field fails to
  * compile until it has a column here (and a migration adding it).
  */
 export const COLUMN_KINDS: Record<keyof VideoJob, ColumnKind> = {

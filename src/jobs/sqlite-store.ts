@@ -1,5 +1,5 @@
 /**
- * The embedded `JobStore` (DESIGN 2): one SQLite file on the storage volume, shared by the
+ * The embedded `JobStore` (docs/adr/0012): one SQLite file on the storage volume, shared by the
  * controller and a gateway process. Every write is one short transaction; a status change reads,
  * checks (transitions.ts) and writes inside a single IMMEDIATE transaction, so two processes can
  * never both move the same video.

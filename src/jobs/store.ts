@@ -1,5 +1,5 @@
 /**
- * The `JobStore` interface (DESIGN 2): everything the controller and the gateway need from the
+ * The `JobStore` interface (docs/adr/0012): everything the controller and the gateway need from the
  * place the video documents live. Two implementations: `sqlite-store` (embedded default) and
  * `appwrite-store`. Nothing outside a store knows which one is in use. The contract suite in
  * test/support/store-contract.ts runs against every implementation.

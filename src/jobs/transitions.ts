@@ -1,5 +1,5 @@
 /**
- * The legal moves of `compression_status` (DESIGN 3.1), in one table every store checks against.
+ * The legal moves of `compression_status` (docs/adr/0013), in one table every store checks against.
  * Pure: no store, clock or I/O here.
  */
 import { vcsError } from '../errors.ts';

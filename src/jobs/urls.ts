@@ -1,5 +1,5 @@
 /**
- * Playback URLs of a published package (DESIGN 3.1/3.3): absolute, from PUBLIC_URL, under
+ * Playback URLs of a published package (docs/adr/0013, 0004): absolute, from PUBLIC_URL, under
  * /storage/hls/{wp_post_id}/. Pure.
  */
 import type { VideoJob } from './model.ts';

@@ -1,11 +1,11 @@
 /**
- * Prometheus metrics (original plan, "MONITORING & ALERTS"): prom-client's process and Node.js
+ * Prometheus metrics (the plan’s "MONITORING & ALERTS", docs/adr/0015): prom-client's process and Node.js
  * metrics plus the service's own, all named `vcs_*` in base units (seconds, bytes), counters
  * ending in `_total`, and only labels with a small fixed set of values. Served on the internal
  * port (GET /metrics), never on the public one.
  *
  * One Registry per createMetrics call (no prom-client global registry), so tests and several apps
- * in one process never share series (STYLE 13). The concerns live beside this file: HTTP
+ * in one process never share series (conventions 13). The concerns live beside this file: HTTP
  * (http.ts), store round trips (store.ts), scrape-time facts (facts.ts), the controller loop
  * (worker.ts) and finished jobs (jobs.ts).
  */

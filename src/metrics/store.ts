@@ -14,7 +14,7 @@ export type StoreOperation = keyof JobStore;
 
 /**
  * Every JobStore method, once. `satisfies` makes this fail to compile when the interface gains
- * or loses a method, so the wrapper can never silently pass one through unobserved (STYLE 4).
+ * or loses a method, so the wrapper can never silently pass one through unobserved (conventions 4).
  */
 const OPERATIONS = {
   init: true,

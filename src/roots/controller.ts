@@ -1,5 +1,5 @@
 /**
- * `vcs controller` (DESIGN 1, the cluster shape): the store, the Kubernetes runner, the controller
+ * `vcs controller` (docs/adr/0012, the cluster shape): the store, the Kubernetes runner, the controller
  * loop behind Lease leader election, and the internal port (INTERNAL_PORT: /healthz, /metrics,
  * the transcoder pods' progress reports and pokes), built from the shared wiring.
  *

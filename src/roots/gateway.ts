@@ -1,5 +1,5 @@
 /**
- * `vcs gateway` (DESIGN 1, the cluster shape): the public HTTP side alone — API, health, HLS
+ * `vcs gateway` (docs/adr/0012, the cluster shape): the public HTTP side alone — API, health, HLS
  * files on PORT — and /healthz and /metrics on INTERNAL_PORT; the controller runs elsewhere and
  * acts on what the API writes to the store at its next pass. With GATEWAY_WORKERS > 1 this runs
  * in each worker process (src/gateway/workers.ts).

@@ -1,6 +1,6 @@
 /**
  * `vcs serve`: the store, the local runner, the controller and the HTTP side in one process
- * (DESIGN 1, the embedded and single-server shapes), built from the shared wiring.
+ * (docs/adr/0012, the embedded and single-server shapes), built from the shared wiring.
  *
  * Ports: PORT (BIND_ADDRESS) for the public side — API, health, HLS files; INTERNAL_PORT
  * (INTERNAL_BIND_ADDRESS, loopback by default) for /metrics, /healthz and the local transcoders'

@@ -1,8 +1,8 @@
 /**
- * The one wiring module the three long-running commands share (DESIGN 2, layer 4): `vcs serve`
+ * The one wiring module the three long-running commands share (docs/adr/0012, layer 4): `vcs serve`
  * (roots/serve.ts), `vcs controller` (roots/controller.ts) and `vcs gateway` (roots/gateway.ts) are
  * peers built from these pieces, each turning the settings into the options of the parts below
- * and passing them down (STYLE 12). Nothing below this layer reads the settings object whole.
+ * and passing them down (conventions 12). Nothing below this layer reads the settings object whole.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -90,7 +90,7 @@ function bytes(n: number, seed: string): Buffer {
 const MASTER = '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n' + '#EXT-X-STREAM-INF:BANDWIDTH=3112228,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2"\nhigh/playlist.m3u8\n'.repeat(3);
 const MEDIA = '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:10\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:10.000000,\nsegment000.ts\n#EXT-X-ENDLIST\n';
 
-/** A package like the transcoder's (DESIGN 3.3), with distinct bytes per `version`. */
+/** A package like the transcoder's (docs/adr/0004), with distinct bytes per `version`. */
 async function writePackage(dir: string, version: string): Promise<void> {
   await mkdir(path.join(dir, 'high'), { recursive: true });
   await writeFile(path.join(dir, 'master.m3u8'), `${MASTER}# ${version}\n`);

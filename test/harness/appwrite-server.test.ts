@@ -1,6 +1,6 @@
 /**
  * The fake Appwrite server (test/support/appwrite-server.ts) against Appwrite's OpenAPI spec and
- * PROTOCOL.md: every route it serves is a route of the spec, answers with the spec's status and
+ * docs/protocols/appwrite.md: every route it serves is a route of the spec, answers with the spec's status and
  * response schema, errors have the error schema; and it refuses what the real server refuses.
  * Requests go through node-appwrite's Client, so they are encoded as the SDK encodes them.
  */

@@ -1,5 +1,5 @@
 /**
- * An in-process Appwrite server subset (DESIGN 4; PROTOCOL.md section 8): the `/v1/tablesdb` and
+ * An in-process Appwrite server subset (docs/adr/0014; docs/protocols/appwrite.md): the `/v1/tablesdb` and
  * `/v1/databases` path families over one store, for databases, tables (collections), columns
  * (attributes), indexes and rows (documents). It answers as Appwrite 1.9 does, so the real
  * node-appwrite SDK can be driven against it: queries as the SDK encodes them, 201/200/202/204
@@ -132,7 +132,7 @@ export async function startAppwriteServer(options: FakeAppwriteOptions = {}): Pr
 
   function send(res: http.ServerResponse, status: number, body?: unknown): void {
     if (status === 204) {
-      // No Content-Type on 204: with one, the SDK would try to parse the empty body (PROTOCOL 4).
+      // No Content-Type on 204: with one, the SDK would try to parse the empty body (docs/protocols/appwrite.md §3).
       res.writeHead(204).end();
       return;
     }

@@ -1,5 +1,5 @@
 /**
- * A Kubernetes API server subset over real HTTP (kubernetes/NOTES.md 3.2), for the real
+ * A Kubernetes API server subset over real HTTP (docs/protocols/kubernetes-api.md), for the real
  * @kubernetes/client-node: jobs (batch/v1, with /status), pods (v1), leases
  * (coordination.k8s.io/v1) and events (v1) — create, get, list, watch, replace, merge and JSON
  * patch, delete with propagationPolicy — with resourceVersions, label selectors, Status bodies

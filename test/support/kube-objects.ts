@@ -2,7 +2,7 @@
  * The object store behind the fake Kubernetes API server (kube-api-server.ts): one global
  * resourceVersion counter bumped by every write, the event history watches replay from, label
  * selectors, merge and JSON patches, Job defaults, and in-process subscriptions for the simulated
- * job controller and kubelet (kube-cluster.ts). Shapes follow kubernetes/NOTES.md 3.2–3.3.
+ * job controller and kubelet (kube-cluster.ts). Shapes follow docs/protocols/kubernetes-api.md §3.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -168,7 +168,7 @@ export function jsonPatch(doc: any, ops: { op: string; path: string; value?: unk
 
 const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** Server-side defaults of a created Job (NOTES 2.2). */
+/** Server-side defaults of a created Job (docs/protocols/kubernetes-api.md §5). */
 function defaultJob(job: Obj): void {
   const uid = job.metadata.uid!;
   job.spec = { completions: 1, parallelism: 1, backoffLimit: 6, completionMode: 'NonIndexed', suspend: false, ...job.spec };

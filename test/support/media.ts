@@ -1,5 +1,5 @@
 /**
- * Test clips generated with FFmpeg's lavfi sources (no binary fixtures, DESIGN 4). Encoded with
+ * Test clips generated with FFmpeg's lavfi sources (no binary fixtures, docs/adr/0014). Encoded with
  * ultrafast x264 so making them costs little next to the encodes under test.
  */
 import { execFile } from 'node:child_process';

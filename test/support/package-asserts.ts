@@ -1,5 +1,5 @@
 /**
- * The HLS rules of DESIGN 3.4 as assertions over a published package, shared by the transcoder,
+ * The HLS rules of docs/adr/0001, 0002 as assertions over a published package, shared by the transcoder,
  * controller and service end-to-end tests.
  */
 import { access, readFile } from 'node:fs/promises';

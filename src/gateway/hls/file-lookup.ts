@@ -13,7 +13,7 @@ import type { Stats } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Extensions served: the four kinds of file in a package (DESIGN 3.3). */
+/** Extensions served: the four kinds of file in a package (docs/adr/0004). */
 export const HLS_EXTENSIONS = ['.m3u8', '.ts', '.jpg', '.json'] as const;
 export type HlsExtension = (typeof HLS_EXTENSIONS)[number];
 

@@ -1,5 +1,5 @@
 /**
- * Hotlink protection (original plan, "Security Considerations" 2): a page on another site may not
+ * Hotlink protection (the plan’s "Security Considerations" 2, docs/adr/0015): a page on another site may not
  * embed the videos. Only the Referer is judged, and its absence is allowed: players in apps,
  * CDNs and privacy settings send none, and refusing them would break playback, not hotlinking.
  */

@@ -58,7 +58,7 @@ export interface AppwriteApi {
   createRow(table: string, id: string, data: Record<string, unknown>): Promise<AppwriteRow>;
   /**
    * A PATCH of `data`. With `unchangedSince` (a `$updatedAt` read before) the server refuses with
-   * 409 `row_update_conflict` when the row was written after it (X-Appwrite-Timestamp, PROTOCOL 2.4).
+   * 409 `row_update_conflict` when the row was written after it (X-Appwrite-Timestamp, docs/protocols/appwrite.md §7).
    */
   updateRow(table: string, id: string, data: Record<string, unknown>, unchangedSince?: string): Promise<AppwriteRow>;
 }

@@ -24,7 +24,7 @@ export type FailureKind =
   | 'refused';
 
 const SCHEMA_MISSING = new Set(['database_not_found', 'table_not_found', 'collection_not_found', 'column_not_found', 'attribute_not_found']);
-/** Statuses the server passes through that a later try may not see (PROTOCOL 4.1). */
+/** Statuses the server passes through that a later try may not see (docs/protocols/appwrite.md §6). */
 const TRANSIENT_STATUSES = new Set([408, 429]);
 
 export function classify(err: unknown): FailureKind | null {

@@ -1,8 +1,8 @@
 /**
  * The store's reads as Appwrite queries. Pure: each function returns the JSON query strings
- * node-appwrite's `Query` helpers build (PROTOCOL 3).
+ * node-appwrite's `Query` helpers build (docs/protocols/appwrite.md §4).
  *
- * Queue order (DESIGN 3.1: priority high first, then oldest first) is two reads, high then the
+ * Queue order (docs/adr/0013: priority high first, then oldest first) is two reads, high then the
  * rest, each ordered by `$createdAt` with the server's `$sequence` tie-breaker (insertion order
  * within one millisecond). One `orderAsc('priority')` would do while every row has a priority
  * (the enum sorts "high" < "normal"), but a publisher's row written before the column existed has

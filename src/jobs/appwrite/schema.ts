@@ -1,5 +1,5 @@
 /**
- * The Appwrite side of the video document (DESIGN 3.1): the columns of the jobs table (a
+ * The Appwrite side of the video document (docs/adr/0013): the columns of the jobs table (a
  * collection on servers before 1.8), its indexes, and the small control table holding the paused
  * flag. Pure data: `vcs appwrite setup` creates what is listed here, and the store checks at start
  * that it exists.

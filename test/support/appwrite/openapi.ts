@@ -108,7 +108,7 @@ export async function fakeRouteKeys(): Promise<string[]> {
   return Object.values(FAMILIES).flatMap((f) => familyRoutes(f, new Map(), { now: Date.now, buildMs: 0, withoutVarchar: false }).map((r) => `${r.method} ${r.path}`));
 }
 
-/** Properties whose real type differs from the spec's (PROTOCOL 4.1: `code` is an integer on the wire). */
+/** Properties whose real type differs from the spec's (docs/protocols/appwrite.md §6: `code` is an integer on the wire). */
 const KNOWN_DEVIATIONS: Record<string, string> = { 'error.code': 'integer' };
 
 const TYPE_CHECKS: Record<string, (v: unknown) => boolean> = {

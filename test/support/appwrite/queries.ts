@@ -1,5 +1,5 @@
 /**
- * Queries as the fake Appwrite server reads and runs them (PROTOCOL 3): `queries[N]` (or
+ * Queries as the fake Appwrite server reads and runs them (docs/protocols/appwrite.md §4): `queries[N]` (or
  * `queries[]`) form fields, each a JSON object {method, attribute?, values?}. Checked the way
  * Appwrite 1.9 with utopia-php/database checks them: unknown methods and attributes, values of
  * the wrong type, `search` without a fulltext index and bad limits are 400 `general_query_invalid`.

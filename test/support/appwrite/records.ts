@@ -1,13 +1,13 @@
 /**
  * The fake Appwrite server's data: databases, tables (collections), columns (attributes),
  * indexes and rows (documents), the validation the real server applies to them, and their JSON
- * as Appwrite 1.9 sends it (PROTOCOL.md sections 2, 4 and 8). Both API families share these
+ * as Appwrite 1.9 sends it (docs/protocols/appwrite.md §3, §5, §6). Both API families share these
  * records; `Family` supplies the names that differ.
  */
 
 export type FamilyName = 'tablesdb' | 'databases';
 
-/** What differs between the two path families (PROTOCOL 2.3: they are mirror images). */
+/** What differs between the two path families (docs/protocols/appwrite.md §1: they are mirror images). */
 export interface Family {
   name: FamilyName;
   /** Path segments. */
@@ -152,7 +152,7 @@ function duplicateUnder(table: FakeTable, index: FakeIndex, except: FakeRow | nu
 
 const sameValue = (a: unknown, b: unknown) => (typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : a === b);
 
-/** 409 when `row` would break a unique index (Appwrite reports that as a duplicate row, PROTOCOL 8.5). */
+/** 409 when `row` would break a unique index (Appwrite reports that as a duplicate row, docs/protocols/appwrite.md §7). */
 export function checkUnique(f: Family, table: FakeTable, row: FakeRow): void {
   for (const index of table.indexes.values()) {
     if (index.type !== 'unique' || index.status !== 'available') continue;

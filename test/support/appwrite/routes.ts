@@ -166,7 +166,7 @@ export function familyRoutes(f: Family, databases: Map<string, FakeDatabase>, op
         const r = getRow(c, t);
         const data = c.body.data ?? {};
         if (Object.keys(data).length === 0 && c.body.permissions === undefined) throw new AppwriteError(400, `${f.row}_missing_payload`, `The ${f.row} payload is missing.`);
-        // X-Appwrite-Timestamp: refuse when the row changed after the caller read it (PROTOCOL 2.4).
+        // X-Appwrite-Timestamp: refuse when the row changed after the caller read it (docs/protocols/appwrite.md §7).
         const since = c.headers['x-appwrite-timestamp'];
         if (typeof since === 'string' && r.updatedAt > Date.parse(since)) throw new AppwriteError(409, `${f.row}_update_conflict`, `Remote ${f.row} is newer than local.`);
         const next: FakeRow = { ...r, data: { ...r.data, ...checkData(f, t, data, true) }, permissions: (c.body.permissions as string[]) ?? r.permissions };
