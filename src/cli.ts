@@ -85,11 +85,12 @@ export function buildCli(argv: string[], env: Env): Argv {
     .command('gateway', 'Run the HTTP side alone: API, health, HLS files; metrics on INTERNAL_PORT (the controller runs elsewhere)', {}, async () => {
       const settings = settingsOrExit(env);
       const log = createLogger(settings);
-      const { workerCount, isClusterPrimary, superviseWorkers } = await import('./gateway/workers.ts');
+      const { workerCount, isClusterPrimary } = await import('./gateway/workers.ts');
+      const { startGateway, startGatewayPrimary } = await import('./roots/gateway.ts');
       const workers = workerCount(settings.GATEWAY_WORKERS);
-      if (workers > 1 && isClusterPrimary()) return superviseWorkers(workers, log);
-      const { startGateway } = await import('./roots/gateway.ts');
-      await runDaemon(log, 'gateway', () => startGateway(settings, env, log));
+      if (workers <= 1) return runDaemon(log, 'gateway', () => startGateway(settings, env, log));
+      if (isClusterPrimary()) return runDaemon(log, 'gateway workers', () => startGatewayPrimary(settings, env, log, workers));
+      await runDaemon(log, 'gateway', () => startGateway(settings, env, log, { worker: true }));
     })
     .command('controller', 'Run the controller alone (RUNNER=kubernetes): one Job per video, leader-elected; /healthz, /metrics and progress on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);

@@ -64,11 +64,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   /** A gauge set at scrape time from one fact; a fact that could not be read leaves no sample. */
   const scraped = <T, L extends string = string>(
-    config: { name: string; help: string; labelNames?: readonly L[] },
+    config: { name: string; help: string; labelNames?: readonly L[]; aggregator?: 'min' | 'max' },
     fact: (f: Facts) => T | null,
     fill: (gauge: Gauge<L>, value: T) => void,
   ): void =>
     void new Gauge<L>({
+      // Every gateway worker reads the same facts: aggregated across workers, one counts (cluster.ts).
+      aggregator: 'max',
       ...config,
       registers: [registry],
       async collect() {
@@ -79,7 +81,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       },
     });
 
-  scraped({ name: 'vcs_store_up', help: 'Whether the latest job store call reached the store (1) or not (0).' }, (f) => f, (g, f) => g.set((store.reached() ?? f.videos !== null) ? 1 : 0));
+  scraped({ name: 'vcs_store_up', help: 'Whether the latest job store call reached the store (1) or not (0).', aggregator: 'min' }, (f) => f, (g, f) => g.set((store.reached() ?? f.videos !== null) ? 1 : 0));
   scraped({ name: 'vcs_queue_depth', help: 'Videos waiting in the queue (status pending).' }, (f) => f.videos, (g, v) => g.set(v.counts.pending));
   scraped({ name: 'vcs_jobs_processing', help: 'Videos being compressed now (status processing).' }, (f) => f.videos, (g, v) => g.set(v.counts.processing));
   scraped(

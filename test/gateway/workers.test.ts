@@ -13,14 +13,16 @@ test('GATEWAY_WORKERS: 0 means one per CPU', () => {
   assert.is(workerCount(3), 3);
 });
 
-test('vcs gateway with 2 workers serves on one port, replaces a worker that dies, and stops cleanly on SIGTERM', async () => {
+const KEY = 'w'.repeat(64);
+
+test('vcs gateway with 2 workers serves on one port, adds up their metrics, replaces a worker that dies, and stops cleanly on SIGTERM', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-workers-'));
   const port = await freePort();
   const internal = await freePort();
   await mkdir(path.join(dir, 'hls', '1'), { recursive: true });
   await writeFile(path.join(dir, 'hls', '1', 'master.m3u8'), '#EXTM3U\n');
   const child = spawn(process.execPath, [VCS_BIN, 'gateway'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), INTERNAL_PORT: String(internal), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), INTERNAL_PORT: String(internal), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0', API_KEY: KEY },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -31,6 +33,15 @@ test('vcs gateway with 2 workers serves on one port, replaces a worker that dies
     for (let i = 0; i < 20; i++) assert.is((await fetch(`http://127.0.0.1:${port}/storage/hls/1/master.m3u8`)).status, 200);
     await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 2, 10_000, 'two workers');
     assert.match(out, /"workers":2,"msg":"gateway workers started"/);
+    // The primary answers /metrics with both workers' series: counters summed, store facts once.
+    for (const id of [1, 2, 3]) {
+      const body = JSON.stringify({ wp_post_id: id, title: `v${id}`, original_video_url: `https://wp.example/${id}.mp4` });
+      assert.is((await fetch(`http://127.0.0.1:${port}/api/jobs`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body })).status, 201);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${internal}/metrics`)).text();
+    assert.match(metrics, /^vcs_http_requests_total\{route="\/storage\/hls",method="GET",status="200"\} 20$/m, 'all 20 requests, whichever worker served them');
+    assert.match(metrics, /^vcs_queue_depth 3$/m, 'three pending videos, not three per worker');
+    assert.match(metrics, /^vcs_store_up 1$/m);
     // A worker dies (an OOM kill, a crash): the primary starts another, and the port keeps answering.
     const pids = [...out.matchAll(/"pid":(\d+)[^\n]*"msg":"gateway started"/g)].map((m) => Number(m[1]));
     assert.is(pids.length, 2);
