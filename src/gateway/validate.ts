@@ -57,7 +57,7 @@ export function bodyObject(body: unknown, allowed: readonly string[]): Record<st
   return body as Record<string, unknown>;
 }
 
-/** An http(s) URL (file: URLs only when local sources are allowed). */
+/** An http(s) URL without credentials (file: URLs only when local sources are allowed). */
 export function sourceUrl(raw: unknown, field: string, allowLocal: boolean): string {
   const value = text(raw, field, { required: true, max: 4096 })!;
   let url: URL;
@@ -68,5 +68,8 @@ export function sourceUrl(raw: unknown, field: string, allowLocal: boolean): str
   }
   const okScheme = url.protocol === 'http:' || url.protocol === 'https:' || (allowLocal && url.protocol === 'file:');
   if (!okScheme) throw bad(`${field} must be an http(s) URL${allowLocal ? ' or a file: URL' : ''}, got ${url.protocol}`);
+  // Stored as given, shown in the dashboard and logs, and refused by the transcoder anyway:
+  // credentials in a source URL are refused here, and never repeated in the answer.
+  if (url.username || url.password) throw bad(`${field} must not carry credentials (user:password@); give a URL the service can fetch without them, e.g. a signed URL`);
   return url.href;
 }

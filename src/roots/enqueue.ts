@@ -22,7 +22,11 @@ export interface EnqueueRequest {
 }
 
 export async function sourceUrlFor(source: string, settings: Settings): Promise<string> {
-  if (/^https?:\/\//i.test(source)) return new URL(source).href;
+  if (/^https?:\/\//i.test(source)) {
+    const url = new URL(source);
+    if (url.username || url.password) throw vcsError('VCS_ERR_SOURCE_REJECTED', 'source URLs with credentials (user:password@) are not accepted; give a URL the service can fetch without them');
+    return url.href;
+  }
   if (!(settings.STORE === 'sqlite' || settings.ALLOW_LOCAL_SOURCES)) {
     throw vcsError('VCS_ERR_SOURCE_FORBIDDEN', 'local files can be enqueued only with the embedded store or ALLOW_LOCAL_SOURCES=true; give an http(s) URL');
   }

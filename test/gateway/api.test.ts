@@ -51,6 +51,8 @@ test('POST /api/jobs adds a video (201, position), refuses duplicates (409) and 
     [{ original_video_url: 'ftp://x/a.mp4' }, /original_video_url must be an http\(s\) URL/],
     [{ original_video_url: 'file:///etc/passwd' }, /original_video_url must be an http\(s\) URL/],
     [{ original_video_url: 'not a url' }, /original_video_url must be an absolute http\(s\) URL/],
+    [{ original_video_url: 'https://user:s3cret@wp.example/a.mp4' }, /original_video_url must not carry credentials/],
+    [{ original_video_url: 'https://token@wp.example/a.mp4' }, /original_video_url must not carry credentials/],
     [{ priority: 'urgent' }, /priority must be one of normal, high/],
     [{ colour: 'red' }, /unknown field colour/],
   ];
@@ -59,7 +61,10 @@ test('POST /api/jobs adds a video (201, position), refuses duplicates (409) and 
     assert.is(res.status, 400, JSON.stringify(extra));
     assert.is(res.json.error.code, 'VCS_ERR_BAD_REQUEST');
     assert.match(res.json.error.message, message);
+    assert.not.match(res.text, 's3cret', 'the credentials are not repeated');
   }
+  assert.is(await gw.store.get(2), null, 'nothing stored');
+  assert.not.ok(JSON.stringify(gw.logs).includes('s3cret'), 'nor logged');
   const malformed = await gw.request('POST', '/api/jobs', { ...K, rawBody: '{"wp_post_id": 3,' });
   assert.is(malformed.status, 400);
   assert.is(malformed.json.error.code, 'VCS_ERR_BAD_REQUEST');
