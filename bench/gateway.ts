@@ -1,9 +1,9 @@
 /**
  * bench/gateway: HLS files as the gateway serves them against nginx serving the same folder, in one
- * run, all on 127.0.0.1. The gateway is `createApp` with its real dependencies (SQLite store in a
- * temp folder, health, settings from loadConfig, so hls-files is mounted exactly as in production)
- * with two changes: HLS_RATE_LIMIT=0 (100 requests per minute per address would turn a one-client
- * load test into 429s) and no metrics middleware (optional in AppDeps). Access logs go to /dev/null
+ * run, all on 127.0.0.1. The gateway is the public app as the roots build it (publicApp, with its
+ * real dependencies: SQLite store in a temp folder, health, metrics, settings from loadConfig, so
+ * hls-files is mounted exactly as in production) with one change: HLS_RATE_LIMIT=0 (100 requests
+ * per minute per address would turn a one-client load test into 429s). Access logs go to /dev/null
  * at --log-level (default info, the production default).
  *
  * For scale, a third server: a bare Koa app with only the production hlsFiles middleware, so the
@@ -86,7 +86,7 @@ async function listenLocal(app: Koa) {
 async function startGatewayCommand(settings: Settings) {
   const port = await freePort();
   const child = spawn(process.execPath, [path.resolve(import.meta.dirname, '../bin/vcs.js'), 'gateway'], {
-    env: { ...process.env, STORAGE_PATH: settings.STORAGE_PATH, PORT: String(port), GATEWAY_WORKERS: '0', HLS_RATE_LIMIT: '0', LOG_LEVEL: settings.LOG_LEVEL },
+    env: { ...process.env, STORAGE_PATH: settings.STORAGE_PATH, PORT: String(port), INTERNAL_PORT: String(await freePort()), GATEWAY_WORKERS: '0', HLS_RATE_LIMIT: '0', LOG_LEVEL: settings.LOG_LEVEL },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
@@ -174,7 +174,7 @@ try {
   }
 
   const nginxVersion = spawnSync(tools.nginx!, ['-v'], { encoding: 'utf8' }).stderr.trim();
-  console.log(`HLS files: gateway (createApp, Node ${process.version}, LOG_LEVEL=${settings.LOG_LEVEL}) vs ${nginxVersion} (worker_processes auto, sendfile) on ${os.cpus().length} CPUs`);
+  console.log(`HLS files: gateway (publicApp, Node ${process.version}, LOG_LEVEL=${settings.LOG_LEVEL}) vs ${nginxVersion} (worker_processes auto, sendfile) on ${os.cpus().length} CPUs`);
   console.log(`wrk -t${load.threads} -c${load.connections} -d${load.seconds}s --timeout 10s --latency, ${rounds} round(s), medians; load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   let missed = 0;
   for (const t of targets) {
