@@ -1,9 +1,10 @@
 /**
  * The controller loop: observe (store, then runner) → reconcile (pure) → apply. A pass runs every
  * WORKER_INTERVAL and soon after a poke (a run changed phase, the API queued something). Passes
- * never overlap, and pokes are coalesced: those during a pass make one more pass after it, and a
- * poke within `pokeGapMs` of the last pass's start waits for the gap, so a flood of pokes costs
- * a few passes (each a handful of store reads), not one pass per poke.
+ * never overlap, and pokes are coalesced: those during a pass make one more pass after it, and
+ * pokes start passes at once only while a small budget lasts (POKE_BURST, one more every
+ * `pokeGapMs`), so everyday pokes act at once while a flood of them costs a few passes per second
+ * (each a handful of store reads), not one pass per poke.
  */
 import type { Settings } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -41,7 +42,7 @@ export interface ControllerOptions {
   intervalMs: number;
   settings: ReconcileSettings;
   apply: Omit<ApplyContext, 'store' | 'runner' | 'now' | 'log'>;
-  /** Least time between the starts of two passes asked for by pokes. Defaults to 200 ms. */
+  /** Past a burst of POKE_BURST, pokes start at most one pass per this many ms. Defaults to 200. */
   pokeGapMs?: number;
 }
 
@@ -56,6 +57,9 @@ export interface Controller {
   status(): WorkerStatus;
 }
 
+/** Passes pokes may start back to back before they are spaced by `pokeGapMs`. */
+const POKE_BURST = 5;
+
 export function createController(opts: ControllerOptions): Controller {
   const { store, runner, log, now } = opts;
   const state: WorkerStatus = { status: 'idle', lastRun: null, jobsProcessed: 0, jobsFailed: 0, lastError: null };
@@ -66,7 +70,23 @@ export function createController(opts: ControllerOptions): Controller {
   let timer: NodeJS.Timeout | undefined;
   /** A pass a poke asked for, waiting for the gap. */
   let scheduled: { timer: NodeJS.Timeout; done: Promise<void>; fire: () => void } | null = null;
-  let lastPassStarted = -Infinity;
+  /** Token bucket of poke-started passes: POKE_BURST at most, one more every pokeGapMs. */
+  let tokens = POKE_BURST;
+  let refilledAt = now();
+  /** 0 when a poke may start a pass now (taking a token), else the ms until it may. */
+  const pokeWait = (): number => {
+    const t = now();
+    const earned = Math.floor((t - refilledAt) / pokeGapMs);
+    if (earned > 0) {
+      tokens = Math.min(POKE_BURST, tokens + earned);
+      refilledAt = tokens === POKE_BURST ? t : refilledAt + earned * pokeGapMs;
+    }
+    if (tokens > 0) {
+      tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, refilledAt + pokeGapMs - t);
+  };
 
   const ctx: ApplyContext = {
     ...opts.apply,
@@ -117,7 +137,6 @@ export function createController(opts: ControllerOptions): Controller {
   async function loop(): Promise<void> {
     do {
       again = false;
-      lastPassStarted = now();
       try {
         await pass();
       } catch (err) {
@@ -143,8 +162,8 @@ export function createController(opts: ControllerOptions): Controller {
       return;
     }
     if (scheduled) return;
-    const wait = lastPassStarted + pokeGapMs - now();
-    if (wait <= 0) return runNow();
+    const wait = pokeWait();
+    if (wait === 0) return runNow();
     let fire!: () => void;
     const done = new Promise<void>((resolve) => (fire = resolve));
     scheduled = {
