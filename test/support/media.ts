@@ -20,6 +20,8 @@ export interface ClipOptions {
   hdr?: boolean;
   /** moov atom at the start (so a truncated copy still probes). */
   faststart?: boolean;
+  /** Length of the audio track when it differs from the video's (screen recorders, edits). */
+  audioSeconds?: number;
   container?: 'mp4' | 'mkv' | 'mov';
 }
 
@@ -29,7 +31,7 @@ export async function makeClip(file: string, o: ClipOptions): Promise<string> {
   const odd = o.width % 2 === 1 || o.height % 2 === 1;
   const pattern = odd ? 'testsrc' : 'testsrc2';
   const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `${pattern}=size=${o.width}x${o.height}:rate=${fps}:duration=${o.seconds}`];
-  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${o.seconds}`);
+  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${o.audioSeconds ?? o.seconds}`);
   args.push('-map', '0:v');
   if (o.audio) args.push('-map', '1:a', '-c:a', 'aac', '-ac', String(o.audio));
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps));
@@ -45,6 +47,28 @@ export async function makeClip(file: string, o: ClipOptions): Promise<string> {
     // Stream copy with a rotate tag writes the display matrix, as a phone camera does.
     await run('ffmpeg', ['-v', 'error', '-y', '-i', tmp, '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${o.rotate}`, file]);
   }
+  return file;
+}
+
+export interface StillOptions {
+  width: number;
+  height: number;
+  seconds: number;
+  /** Stereo audio of this length, or false for a picture without sound. */
+  audioSeconds: number | false;
+}
+
+/**
+ * A still-image video as podcast tools make it: one cover picture repeated once a second. Colour
+ * bars compress to an I-frame of about 1 KB and near-empty P-frames, like a flat cover.
+ */
+export async function makeStill(file: string, o: StillOptions): Promise<string> {
+  // The first second's frame, repeated: `seconds` frames in all (whole seconds only).
+  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `smptebars=size=${o.width}x${o.height}:rate=1:duration=1,loop=loop=${o.seconds - 1}:size=1`];
+  if (o.audioSeconds !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.audioSeconds}`);
+  args.push('-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+  if (o.audioSeconds !== false) args.push('-map', '1:a', '-c:a', 'aac', '-ac', '2');
+  await run('ffmpeg', [...args, file]);
   return file;
 }
 

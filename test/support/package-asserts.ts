@@ -75,7 +75,7 @@ export async function assertPackage(dir: string, exp: PackageExpectation): Promi
 export async function keyframeTimes(dir: string, rendition: string, segments: string[]): Promise<number[]> {
   const times: number[] = [];
   for (const s of segments) {
-    const json = await ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', path.join(dir, rendition, s)]);
+    const json = await ffprobeJson(['-f', 'mpegts', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', path.join(dir, rendition, s)]);
     for (const p of json.packets) if (String(p.flags).startsWith('K')) times.push(Number(p.pts_time));
   }
   const t0 = times[0] ?? 0;

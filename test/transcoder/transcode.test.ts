@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeClip } from '../support/media.ts';
+import { makeClip, makeStill } from '../support/media.ts';
 import { assertPackage, exists, keyframeTimes } from '../support/package-asserts.ts';
 import { resultOf, runVcs } from '../support/vcs.ts';
 
@@ -126,6 +126,24 @@ test('a 3-second clip: one short segment, BANDWIDTH still the measured peak', as
   });
   assert.is(pkg.renditions[0]!.segments.length, 1);
   assert.is(pkg.renditions[0]!.targetDuration, 3);
+});
+
+test('a still-image podcast (a cover picture once a second beside its audio) is published and self-checked', async () => {
+  const src = await makeStill(path.join(tmp, 'podcast.mp4'), { width: 640, height: 360, seconds: 25, audioSeconds: 25 });
+  const { run, output, result } = await transcode('podcast', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  assert.ok(result.ok);
+  await assertPackage(output, { renditions: [{ name: 'high', width: 640, height: 360 }], audio: true, frameRate: 1, sourceSeconds: 25, poster: { width: 640, height: 360 } });
+});
+
+test('a still without sound: its last segment is two frames of about 1 KB, still read as MPEG-TS', async () => {
+  const src = await makeStill(path.join(tmp, 'cover.mp4'), { width: 640, height: 360, seconds: 22, audioSeconds: false });
+  const { run, output } = await transcode('cover', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  const pkg = await assertPackage(output, { renditions: [{ name: 'high', width: 640, height: 360 }], audio: false, frameRate: 1, sourceSeconds: 22, poster: { width: 640, height: 360 } });
+  const last = pkg.renditions[0]!.segments.at(-1)!;
+  assert.is(last.duration, 2);
+  assert.ok(last.bytes < 4096, `the last segment is tiny (${last.bytes} bytes), as a still image's are`);
 });
 
 test('60 fps is kept, keyframes stay 2 s apart (120 frames)', async () => {
