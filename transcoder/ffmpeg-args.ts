@@ -47,6 +47,7 @@ export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand):
     if (plan.hasAudio) args.push('-map', '0:a:0');
   });
   args.push('-c:v', 'libx264', '-preset', ladder.preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p');
+  if (plan.zeroLatency) args.push('-tune', 'zerolatency');
   plan.renditions.forEach((r, i) => {
     // CRF decides quality, -maxrate/-bufsize cap the peaks: both of the plan's settings hold.
     // https://trac.ffmpeg.org/wiki/Encode/H.264#AdditionalInformationTips

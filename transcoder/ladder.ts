@@ -24,7 +24,19 @@ export interface EncodePlan {
   frameRate: number;
   hasAudio: boolean;
   toneMap: boolean;
+  /** x264 without lookahead or B-frames (a frame out for every frame in); see LOW_FRAME_RATE. */
+  zeroLatency: boolean;
 }
+
+/**
+ * Below this output frame rate the encoder runs without delay. x264 holds back frames, not seconds
+ * (preset fast: a lookahead of 30 frames plus B-frames and frame threads; up to ~100 frames for the
+ * slow presets on many cores), while the muxer waits at most 10 s for a late stream before it
+ * writes the other on its own. At 1 fps (a podcast's cover) the video came half a minute after its
+ * audio, so the audio landed in segments ahead of its video and some segments had none.
+ * 100 frames take under 10 s from 10 fps up; still images and slide shows fall below.
+ */
+export const LOW_FRAME_RATE = 10;
 
 /** Largest even number not above x (never below 2). */
 export const evenFloor = (x: number): number => Math.max(2, Math.floor(x / 2) * 2);
@@ -53,12 +65,14 @@ export function planEncode(source: SourceInfo, ladder: Ladder): EncodePlan {
     });
   }
   const capped = source.frameRate > ladder.maxFrameRate + 0.01;
+  const frameRate = capped ? ladder.maxFrameRate : source.frameRate;
   return {
     renditions,
     frameRateCap: capped ? ladder.maxFrameRate : null,
-    frameRate: capped ? ladder.maxFrameRate : source.frameRate,
+    frameRate,
     hasAudio: source.audio !== null,
     toneMap: source.hdr,
+    zeroLatency: frameRate < LOW_FRAME_RATE,
   };
 }
 

@@ -71,6 +71,24 @@ export async function assertPackage(dir: string, exp: PackageExpectation): Promi
   return pkg;
 }
 
+/**
+ * Every segment carries the audio of its own time span: its first audio packet is within a second
+ * of its first video frame, and the last segment's audio runs to within a second of the end. A
+ * segment without audio, or with audio from seconds later, makes players stall after a seek.
+ */
+export function assertAudioWithItsVideo(pkg: InspectedPackage): void {
+  for (const r of pkg.renditions) {
+    r.segments.forEach((s, i) => {
+      assert.ok(s.audio, `${r.uri} ${s.uri} carries audio`);
+      assert.ok(Math.abs(s.audio!.first - s.firstFrame.pts) < 1, `${r.uri} ${s.uri}: audio starts at ${s.audio!.first} s, video at ${s.firstFrame.pts} s`);
+      if (i === r.segments.length - 1) {
+        const end = s.firstFrame.pts + s.duration;
+        assert.ok(s.audio!.last > end - 1, `${r.uri} ${s.uri}: audio ends at ${s.audio!.last} s, video at ${end} s`);
+      }
+    });
+  }
+}
+
 /** Keyframe times (relative to the first frame) of one rendition, from every packet of every segment. */
 export async function keyframeTimes(dir: string, rendition: string, segments: string[]): Promise<number[]> {
   const times: number[] = [];

@@ -15,6 +15,7 @@ const plan = (over: Partial<EncodePlan> = {}): EncodePlan => ({
   frameRate: 30,
   hasAudio: true,
   toneMap: false,
+  zeroLatency: false,
   ...over,
 });
 
@@ -45,6 +46,11 @@ test('rate control per rendition: CRF with -maxrate/-bufsize', () => {
   assert.equal([valueOf(args, '-crf:v:0'), valueOf(args, '-maxrate:v:0'), valueOf(args, '-bufsize:v:0')], ['23', '5000k', '10000k']);
   assert.equal([valueOf(args, '-crf:v:2'), valueOf(args, '-maxrate:v:2'), valueOf(args, '-bufsize:v:2')], ['32', '1000k', '2000k']);
   assert.equal([valueOf(args, '-preset'), valueOf(args, '-profile:v'), valueOf(args, '-pix_fmt')], ['fast', 'high', 'yuv420p']);
+});
+
+test('x264 runs without delay only when the plan says so (very slow sources)', () => {
+  assert.not.ok(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan(), ladder }).includes('-tune'));
+  assert.is(valueOf(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan({ zeroLatency: true, frameRate: 1 }), ladder }), '-tune'), 'zerolatency');
 });
 
 test('keyframes by time at the keyframe interval; HLS VOD with 10 s segments named segment000.ts', () => {

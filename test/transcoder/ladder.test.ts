@@ -66,6 +66,11 @@ test('frame rate: kept up to the cap, capped above it', () => {
   assert.equal([planEncode(source(640, 360, { frameRate: 120 }), ladder).frameRateCap, planEncode(source(640, 360, { frameRate: 120 }), ladder).frameRate], [60, 60]);
 });
 
+test('below 10 fps (stills, slide shows) the encoder runs without delay, so audio stays with its video', () => {
+  const zeroLatency = (frameRate: number) => planEncode(source(640, 360, { frameRate }), ladder).zeroLatency;
+  assert.equal([1, 0.5, 9.99, 10, 25, 120].map(zeroLatency), [true, true, true, false, false, false]);
+});
+
 test('audio and HDR flags follow the source', () => {
   assert.is(planEncode(source(640, 360, { audio: null }), ladder).hasAudio, false);
   assert.is(planEncode(source(640, 360, { hdr: true }), ladder).toneMap, true);
