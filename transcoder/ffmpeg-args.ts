@@ -12,11 +12,13 @@ import { hardenedInput } from './probe.ts';
  */
 const TONE_MAP = 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv';
 
-/** Filters applied once, before the split: HDR conversion and the frame rate cap. */
-function commonFilters(plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap'>): string[] {
+/** Filters applied once, before the split: HDR conversion, the frame rate cap, the held last picture. */
+function commonFilters(plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap' | 'padVideoSeconds'>): string[] {
   const filters: string[] = [];
   if (plan.toneMap) filters.push(TONE_MAP);
   if (plan.frameRateCap !== null) filters.push(`fps=${plan.frameRateCap}`);
+  // After the rate cap, so the copies of the last picture come at the output rate.
+  if (plan.padVideoSeconds > 0) filters.push(`tpad=stop_mode=clone:stop_duration=${plan.padVideoSeconds}`);
   return filters;
 }
 
@@ -57,6 +59,8 @@ export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand):
   // and every segment boundary (a multiple of the keyframe interval) starts on one.
   args.push('-force_key_frames', `expr:gte(t,n_forced*${ladder.keyframeSeconds})`);
   if (plan.hasAudio) args.push('-c:a', 'aac', '-b:a', kbit(ladder.audioBitrate), '-ac', '2');
+  // Applies to each rendition's audio output; silence until the audio is as long as the video.
+  if (plan.hasAudio && plan.padAudioSeconds > 0) args.push('-af', `apad=pad_dur=${plan.padAudioSeconds}`);
   // Uploads carry GPS positions and device names; players need none of it.
   args.push('-map_metadata', '-1', '-map_chapters', '-1', '-max_muxing_queue_size', '1024');
   args.push(

@@ -26,6 +26,30 @@ export interface EncodePlan {
   toneMap: boolean;
   /** x264 without lookahead or B-frames (a frame out for every frame in); see LOW_FRAME_RATE. */
   zeroLatency: boolean;
+  /** Seconds the last picture is held at the end, so the video lasts as long as the audio (0: none). */
+  padVideoSeconds: number;
+  /** Seconds of silence added at the end, so the audio lasts as long as the video (0: none). */
+  padAudioSeconds: number;
+}
+
+/**
+ * Video and audio that stop this close together are left as they are: a few audio frames (21 ms
+ * each) and a video frame or two of difference are ordinary in camera files.
+ */
+export const STREAM_END_SLACK = 0.1;
+
+/**
+ * Pure: how much the shorter of video and audio is padded so that both end together. Screen
+ * recorders and edits leave audio running past the last picture (the package would end with the
+ * picture, and the self-check would rightly find it seconds short of the source), or a picture past
+ * the audio (segments without audio make players stall). Unknown ends pad nothing.
+ */
+export function endPadding(ends: SourceInfo['streamEnds']): { video: number; audio: number } {
+  if (ends.video === null || ends.audio === null) return { video: 0, audio: 0 };
+  const gap = ends.audio - ends.video;
+  if (Math.abs(gap) <= STREAM_END_SLACK) return { video: 0, audio: 0 };
+  const seconds = Math.round(Math.abs(gap) * 1000) / 1000;
+  return gap > 0 ? { video: seconds, audio: 0 } : { video: 0, audio: seconds };
 }
 
 /**
@@ -66,6 +90,7 @@ export function planEncode(source: SourceInfo, ladder: Ladder): EncodePlan {
   }
   const capped = source.frameRate > ladder.maxFrameRate + 0.01;
   const frameRate = capped ? ladder.maxFrameRate : source.frameRate;
+  const padding = endPadding(source.streamEnds);
   return {
     renditions,
     frameRateCap: capped ? ladder.maxFrameRate : null,
@@ -73,6 +98,8 @@ export function planEncode(source: SourceInfo, ladder: Ladder): EncodePlan {
     hasAudio: source.audio !== null,
     toneMap: source.hdr,
     zeroLatency: frameRate < LOW_FRAME_RATE,
+    padVideoSeconds: padding.video,
+    padAudioSeconds: padding.audio,
   };
 }
 

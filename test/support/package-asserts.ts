@@ -2,6 +2,7 @@
  * The HLS rules of DESIGN 3.4 as assertions over a published package, shared by the transcoder,
  * controller and service end-to-end tests.
  */
+import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
@@ -86,6 +87,29 @@ export function assertAudioWithItsVideo(pkg: InspectedPackage): void {
         assert.ok(s.audio!.last > end - 1, `${r.uri} ${s.uri}: audio ends at ${s.audio!.last} s, video at ${end} s`);
       }
     });
+  }
+}
+
+/**
+ * A player's view: FFmpeg reads master.m3u8 (every variant) from start to end without a single
+ * complaint, and the decoded video and audio of every variant each last `seconds`.
+ */
+export async function assertPlaysThrough(dir: string, seconds: number): Promise<void> {
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    execFile(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'stream=index,codec_type:frame=stream_index,pts_time,duration_time', '-of', 'json', path.join(dir, 'master.m3u8')],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (err, out, errText) => (err ? reject(err) : resolve({ stdout: out, stderr: errText })),
+    );
+  });
+  assert.is(stderr.trim(), '', 'no decoding errors');
+  const json = JSON.parse(stdout) as { streams: { index: number; codec_type: string }[]; frames: { stream_index: number; pts_time: string; duration_time?: string }[] };
+  for (const st of json.streams) {
+    const frames = json.frames.filter((f) => f.stream_index === st.index);
+    const start = Math.min(...frames.map((f) => Number(f.pts_time)));
+    const end = Math.max(...frames.map((f) => Number(f.pts_time) + Number(f.duration_time ?? 0)));
+    assert.ok(Math.abs(end - start - seconds) < 0.2, `stream ${st.index} (${st.codec_type}) lasts ${(end - start).toFixed(3)} s, expected ${seconds}`);
   }
 }
 

@@ -16,6 +16,8 @@ const plan = (over: Partial<EncodePlan> = {}): EncodePlan => ({
   hasAudio: true,
   toneMap: false,
   zeroLatency: false,
+  padVideoSeconds: 0,
+  padAudioSeconds: 0,
   ...over,
 });
 
@@ -39,6 +41,15 @@ test('filter graph: split into one scaler per rendition, 8-bit 4:2:0', () => {
   );
   assert.match(ladderFilterGraph(plan({ frameRateCap: 60 })), /^\[0:v:0\]fps=60,split=3/);
   assert.match(ladderFilterGraph(plan({ toneMap: true })), /^\[0:v:0\]zscale=t=linear.*tonemap=tonemap=hable.*,split=3/);
+});
+
+test('the shorter stream is padded: last picture held before the split, or silence after the audio', () => {
+  assert.match(ladderFilterGraph(plan({ padVideoSeconds: 3 })), /^\[0:v:0\]tpad=stop_mode=clone:stop_duration=3,split=3/);
+  assert.match(ladderFilterGraph(plan({ frameRateCap: 60, padVideoSeconds: 1.5 })), /^\[0:v:0\]fps=60,tpad=stop_mode=clone:stop_duration=1.5,split=3/);
+  const padded = buildLadderArgs({ input: '/s', outDir: '/o', plan: plan({ padAudioSeconds: 3 }), ladder });
+  assert.is(valueOf(padded, '-af'), 'apad=pad_dur=3');
+  assert.not.ok(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan(), ladder }).includes('-af'));
+  assert.not.ok(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan({ padAudioSeconds: 3, hasAudio: false }), ladder }).includes('-af'));
 });
 
 test('rate control per rendition: CRF with -maxrate/-bufsize', () => {

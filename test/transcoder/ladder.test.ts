@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Ladder } from '../../src/contract.ts';
-import { planEncode, posterSize } from '../../transcoder/ladder.ts';
+import { endPadding, planEncode, posterSize } from '../../transcoder/ladder.ts';
 import type { SourceInfo } from '../../transcoder/probe.ts';
 
 const ladder: Ladder = {
@@ -20,7 +20,7 @@ const ladder: Ladder = {
 
 const source = (width: number, height: number, extra: Partial<SourceInfo> = {}): SourceInfo => ({
   durationSeconds: 10, width, height, rotation: 0, frameRate: 30, videoCodec: 'h264', pixelFormat: 'yuv420p',
-  hdr: false, audio: { codec: 'aac', channels: 2 }, container: 'mov', ...extra,
+  hdr: false, audio: { codec: 'aac', channels: 2 }, container: 'mov', streamEnds: { video: 10, audio: 10 }, ...extra,
 });
 
 const sizes = (s: SourceInfo) => planEncode(s, ladder).renditions.map((r) => `${r.name} ${r.width}x${r.height}`);
@@ -69,6 +69,25 @@ test('frame rate: kept up to the cap, capped above it', () => {
 test('below 10 fps (stills, slide shows) the encoder runs without delay, so audio stays with its video', () => {
   const zeroLatency = (frameRate: number) => planEncode(source(640, 360, { frameRate }), ladder).zeroLatency;
   assert.equal([1, 0.5, 9.99, 10, 25, 120].map(zeroLatency), [true, true, true, false, false, false]);
+});
+
+const paddingTable: [string, { video: number | null; audio: number | null }, { video: number; audio: number }][] = [
+  ['equal ends', { video: 10, audio: 10 }, { video: 0, audio: 0 }],
+  ['audio 3 s longer: hold the last picture', { video: 9, audio: 12 }, { video: 3, audio: 0 }],
+  ['video 3 s longer: silence after the audio', { video: 13, audio: 10 }, { video: 0, audio: 3 }],
+  ['ordinary camera slack (AAC frames) is left alone', { video: 10, audio: 10.043 }, { video: 0, audio: 0 }],
+  ['just over the slack', { video: 10, audio: 10.15 }, { video: 0.15, audio: 0 }],
+  ['no audio', { video: 10, audio: null }, { video: 0, audio: 0 }],
+  ['ends unknown (Matroska without DURATION tags)', { video: null, audio: 12 }, { video: 0, audio: 0 }],
+];
+
+for (const [name, ends, expected] of paddingTable) {
+  test(`end padding: ${name}`, () => assert.equal(endPadding(ends), expected));
+}
+
+test('the plan carries the padding of the shorter stream', () => {
+  const p = planEncode(source(640, 360, { streamEnds: { video: 9, audio: 12 } }), ladder);
+  assert.equal([p.padVideoSeconds, p.padAudioSeconds], [3, 0]);
 });
 
 test('audio and HDR flags follow the source', () => {

@@ -51,6 +51,16 @@ test('HDR transfer functions are recognised; frame rate falls back to r_frame_ra
   assert.is(interpretProbe({ streams: [video({ avg_frame_rate: '0/0', r_frame_rate: '25/1' })], format: fmt }).frameRate, 25);
 });
 
+test('where each stream ends: start + duration, else Matroska DURATION tags, on the file clock', () => {
+  const ends = (streams: Record<string, unknown>[], format: Record<string, string> = fmt) => interpretProbe({ streams: streams as never, format }).streamEnds;
+  assert.equal(ends([video({ start_time: '0.000000', duration: '9.000000' }), { ...audio, start_time: '0.000000', duration: '12.000000' }]), { video: 9, audio: 12 });
+  // MPEG-TS clocks start anywhere; ends are counted from the file's start.
+  assert.equal(ends([video({ start_time: '1.421333', duration: '5.000000' }), { ...audio, start_time: '1.400000', duration: '7.872000' }], { ...fmt, start_time: '1.400000' }), { video: 5.021333, audio: 7.872 });
+  assert.equal(ends([video({ duration: 'N/A', tags: { DURATION: '00:00:05.021000000' } }), { ...audio, tags: { DURATION: '00:01:08.021000000' } }]), { video: 5.021, audio: 68.021 });
+  assert.equal(ends([video(), audio]), { video: null, audio: null });
+  assert.equal(ends([video({ start_time: '0', duration: '10' })]), { video: 10, audio: null });
+});
+
 test('probe failures become clear permanent errors', () => {
   assert.match(probeFailure("[hls @ 0x1] Format not on whitelist 'mov,...'\nfile:/x: Invalid argument").message, /not a supported video container/);
   assert.match(probeFailure('[mov @ 0x1] moov atom not found\nfile:/w/source: Invalid data found when processing input').message, /corrupt, truncated or not a video/);
@@ -61,6 +71,7 @@ test('ffprobe arguments carry the hardened input', () => {
   const args = probeArgs('/w/source');
   assert.is(args.at(-1), 'file:/w/source');
   assert.ok(args.includes('-format_whitelist') && args.includes('-protocol_whitelist'));
+  assert.match(args[args.indexOf('-show_entries') + 1]!, /stream=[^:]*start_time,duration:.*stream_tags=rotate,DURATION/);
 });
 
 test.run();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeClip, makeStill } from '../support/media.ts';
-import { assertAudioWithItsVideo, assertPackage, exists, keyframeTimes } from '../support/package-asserts.ts';
+import { assertAudioWithItsVideo, assertPackage, assertPlaysThrough, exists, keyframeTimes } from '../support/package-asserts.ts';
 import { resultOf, runVcs } from '../support/vcs.ts';
 
 const test = suite('vcs transcode');
@@ -146,6 +146,26 @@ test('a still without sound: its last segment is two frames of about 1 KB, still
   const last = pkg.renditions[0]!.segments.at(-1)!;
   assert.is(last.duration, 2);
   assert.ok(last.bytes < 4096, `the last segment is tiny (${last.bytes} bytes), as a still image's are`);
+});
+
+test('audio 3 s longer than the video: the last picture is held until the audio ends', async () => {
+  const src = await makeClip(path.join(tmp, 'audio-longer.mp4'), { width: 320, height: 180, seconds: 9, audioSeconds: 12, audio: 2 });
+  const { run, output, result } = await transcode('audio-longer', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  assert.ok(result.ok);
+  const pkg = await assertPackage(output, { renditions: [{ name: 'high', width: 320, height: 180 }], audio: true, frameRate: 30, sourceSeconds: 12, poster: { width: 320, height: 180 } });
+  assertAudioWithItsVideo(pkg);
+  await assertPlaysThrough(output, 12);
+});
+
+test('video 3 s longer than the audio: silence fills the end, so every segment has audio', async () => {
+  const src = await makeClip(path.join(tmp, 'video-longer.mp4'), { width: 320, height: 180, seconds: 13, audioSeconds: 10, audio: 2 });
+  const { run, output, result } = await transcode('video-longer', src);
+  assert.is(run.code, 0, run.stderr.slice(-2000));
+  assert.ok(result.ok);
+  const pkg = await assertPackage(output, { renditions: [{ name: 'high', width: 320, height: 180 }], audio: true, frameRate: 30, sourceSeconds: 13, poster: { width: 320, height: 180 } });
+  assertAudioWithItsVideo(pkg);
+  await assertPlaysThrough(output, 13);
 });
 
 test('60 fps is kept, keyframes stay 2 s apart (120 frames)', async () => {
