@@ -43,12 +43,19 @@ export interface RenditionSpec {
   maxBitrate: number;
 }
 
+/** What an interlaced source becomes: a picture per frame (50i → 25p) or per field (50i → 50p). */
+export type DeinterlaceOutput = 'frame' | 'field';
+
+export const DEINTERLACE_OUTPUTS: readonly DeinterlaceOutput[] = ['frame', 'field'];
+
 export interface Ladder {
   renditions: RenditionSpec[];
   segmentSeconds: number;
   keyframeSeconds: number;
   preset: string;
   maxFrameRate: number;
+  /** Absent in ladders from controllers that predate it; read as 'frame'. */
+  deinterlaceOutput: DeinterlaceOutput;
   audioBitrate: number;
   poster: { maxWidth: number; maxHeight: number; quality: number };
 }
@@ -65,6 +72,7 @@ export function ladderFromSettings(c: Settings): Ladder {
     keyframeSeconds: c.KEYFRAME_INTERVAL,
     preset: c.VIDEO_PRESET,
     maxFrameRate: c.MAX_FRAME_RATE,
+    deinterlaceOutput: c.DEINTERLACE_OUTPUT,
     audioBitrate: c.AUDIO_BITRATE,
     poster: { maxWidth: c.POSTER_MAX_WIDTH, maxHeight: c.POSTER_MAX_HEIGHT, quality: c.POSTER_QUALITY },
   };
@@ -117,8 +125,11 @@ export function parseJobEnvironment(env: Readonly<Record<string, string | undefi
   let ladder: Ladder | undefined;
   if (ladderRaw) {
     try {
-      ladder = JSON.parse(ladderRaw) as Ladder;
-      if (!Array.isArray(ladder.renditions) || ladder.renditions.length === 0) throw new Error('no renditions');
+      const parsed = JSON.parse(ladderRaw) as Partial<Ladder>;
+      if (!Array.isArray(parsed.renditions) || parsed.renditions.length === 0) throw new Error('no renditions');
+      const deinterlaceOutput = parsed.deinterlaceOutput ?? 'frame';
+      if (!DEINTERLACE_OUTPUTS.includes(deinterlaceOutput)) throw new Error(`deinterlaceOutput must be one of ${DEINTERLACE_OUTPUTS.join(', ')}`);
+      ladder = { ...parsed, deinterlaceOutput } as Ladder;
     } catch (err) {
       problems.push(`${JOB_ENV.ladder} must be the ladder JSON, ${(err as Error).message}`);
     }

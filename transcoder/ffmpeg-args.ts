@@ -2,8 +2,9 @@
  * FFmpeg command lines as pure functions (STYLE 2): the one-decode ladder and the poster.
  * Shapes and the measurements behind them: ../shared/ffmpeg/LADDER-NOTES.md §3, §5, §7.
  */
-import type { Ladder } from '../src/contract.ts';
-import type { EncodePlan } from './ladder.ts';
+import type { DeinterlaceOutput, Ladder } from '../src/contract.ts';
+import type { FirstField } from './interlace.ts';
+import type { Deinterlace, EncodePlan } from './ladder.ts';
 import { hardenedInput } from './probe.ts';
 
 /**
@@ -12,9 +13,25 @@ import { hardenedInput } from './probe.ts';
  */
 const TONE_MAP = 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv';
 
-/** Filters applied once, before the split: HDR conversion, the frame rate cap, the held last picture. */
-function commonFilters(plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap' | 'padVideoSeconds'>): string[] {
+const BWDIF_MODE: Record<DeinterlaceOutput, string> = { frame: 'send_frame', field: 'send_field' };
+const BWDIF_PARITY: Record<FirstField, string> = { auto: 'auto', top: 'tff', bottom: 'bff' };
+
+/**
+ * bwdif (motion-adaptive, Bob Weaver): a picture per frame or per field. deint=all: every frame,
+ * also those the decoder marks progressive (woven fields found only by the idet sample); their field
+ * order then comes from the sample, since an unmarked frame says nothing about it.
+ * https://ffmpeg.org/ffmpeg-filters.html#bwdif
+ */
+export const deinterlaceFilter = (d: Deinterlace): string => `bwdif=mode=${BWDIF_MODE[d.output]}:parity=${BWDIF_PARITY[d.firstField]}:deint=all`;
+
+/**
+ * Filters applied once, before the split: deinterlacing, HDR conversion, the frame rate cap, the
+ * held last picture. Deinterlacing comes first, on the fields as decoded: a scaler before it would
+ * blend the two fields of a frame into ghosting that nothing can separate again.
+ */
+function commonFilters(plan: Pick<EncodePlan, 'deinterlace' | 'toneMap' | 'frameRateCap' | 'padVideoSeconds'>): string[] {
   const filters: string[] = [];
+  if (plan.deinterlace) filters.push(deinterlaceFilter(plan.deinterlace));
   if (plan.toneMap) filters.push(TONE_MAP);
   if (plan.frameRateCap !== null) filters.push(`fps=${plan.frameRateCap}`);
   // After the rate cap, so the copies of the last picture come at the output rate.
@@ -89,11 +106,17 @@ export interface PosterCommand {
   atSeconds: number;
   size: { width: number; height: number };
   quality: number;
-  plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap'>;
+  plan: Pick<EncodePlan, 'deinterlace' | 'toneMap'>;
 }
 
 export function buildPosterArgs({ input, output, atSeconds, size, quality, plan }: PosterCommand): string[] {
-  const filters = [...(plan.toneMap ? [TONE_MAP] : []), `scale=${size.width}:${size.height}:flags=bicubic`, 'setsar=1'];
+  const filters = [
+    // One picture: a frame's worth, whatever the ladder's field setting.
+    ...(plan.deinterlace ? [deinterlaceFilter({ ...plan.deinterlace, output: 'frame' })] : []),
+    ...(plan.toneMap ? [TONE_MAP] : []),
+    `scale=${size.width}:${size.height}:flags=bicubic`,
+    'setsar=1',
+  ];
   return [
     '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
     // Input seeking: jumps to the nearest keyframe before the time and decodes from there (fast).

@@ -2,9 +2,11 @@
  * The ladder decision (pure): which renditions a source gets and at what size and frame rate.
  * Rules (DESIGN 3.4): never upscale; the short side is the "height" so portrait stays portrait;
  * every dimension is even (4:2:0 chroma needs it); a rung that would repeat the one above it is
- * left out; the frame rate is kept up to the cap.
+ * left out; the frame rate is kept up to the cap; an interlaced source becomes a picture per frame
+ * or per field.
  */
-import type { Ladder, RenditionName } from '../src/contract.ts';
+import type { DeinterlaceOutput, Ladder, RenditionName } from '../src/contract.ts';
+import type { FirstField, Scan } from './interlace.ts';
 import type { SourceInfo } from './probe.ts';
 
 export interface PlannedRendition {
@@ -17,10 +19,19 @@ export interface PlannedRendition {
   bufferBits: number;
 }
 
+/** An interlaced source's fields made into whole pictures, one per frame or one per field. */
+export interface Deinterlace {
+  output: DeinterlaceOutput;
+  firstField: FirstField;
+}
+
 export interface EncodePlan {
   renditions: PlannedRendition[];
+  /** null for a progressive source. */
+  deinterlace: Deinterlace | null;
   /** Output frame rate, or null to keep the source's timing untouched. */
   frameRateCap: number | null;
+  /** Pictures per second in every rendition (FRAME-RATE): twice the source's for field output. */
   frameRate: number;
   hasAudio: boolean;
   toneMap: boolean;
@@ -67,7 +78,16 @@ export const evenFloor = (x: number): number => Math.max(2, Math.floor(x / 2) * 
 /** Nearest even number (never below 2). */
 export const evenRound = (x: number): number => Math.max(2, Math.round(x / 2) * 2);
 
-export function planEncode(source: SourceInfo, ladder: Ladder): EncodePlan {
+/**
+ * Field output doubles the rate (50i → 50p). Where the double would pass MAX_FRAME_RATE the output
+ * is a picture per frame instead: the cap would then have to drop pictures unevenly (50 → 30 keeps
+ * 3 of every 5), which moves less smoothly than the source's own frame rate.
+ */
+function deinterlaceOutput(source: SourceInfo, ladder: Ladder): DeinterlaceOutput {
+  return ladder.deinterlaceOutput === 'field' && source.frameRate * 2 <= ladder.maxFrameRate + 0.01 ? 'field' : 'frame';
+}
+
+export function planEncode(source: SourceInfo, ladder: Ladder, scan: Scan): EncodePlan {
   const short = Math.min(source.width, source.height);
   const long = Math.max(source.width, source.height);
   const portrait = source.height > source.width;
@@ -88,11 +108,14 @@ export function planEncode(source: SourceInfo, ladder: Ladder): EncodePlan {
       bufferBits: rung.maxBitrate * 2,
     });
   }
-  const capped = source.frameRate > ladder.maxFrameRate + 0.01;
-  const frameRate = capped ? ladder.maxFrameRate : source.frameRate;
+  const deinterlace = scan.interlaced ? { output: deinterlaceOutput(source, ladder), firstField: scan.firstField } : null;
+  const pictureRate = deinterlace?.output === 'field' ? source.frameRate * 2 : source.frameRate;
+  const capped = pictureRate > ladder.maxFrameRate + 0.01;
+  const frameRate = capped ? ladder.maxFrameRate : pictureRate;
   const padding = endPadding(source.streamEnds);
   return {
     renditions,
+    deinterlace,
     frameRateCap: capped ? ladder.maxFrameRate : null,
     frameRate,
     hasAudio: source.audio !== null,

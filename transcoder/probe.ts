@@ -22,11 +22,20 @@ export function probeArgs(file: string): string[] {
   return [
     '-v', 'error',
     '-show_entries',
-    'format=duration,start_time,format_name:stream=index,codec_type,codec_name,profile,width,height,avg_frame_rate,r_frame_rate,pix_fmt,color_transfer,color_primaries,sample_aspect_ratio,channels,start_time,duration:stream_disposition=attached_pic:stream_side_data=rotation:stream_tags=rotate,DURATION',
+    'format=duration,start_time,format_name:stream=index,codec_type,codec_name,profile,width,height,avg_frame_rate,r_frame_rate,pix_fmt,color_transfer,color_primaries,sample_aspect_ratio,field_order,channels,start_time,duration:stream_disposition=attached_pic:stream_side_data=rotation:stream_tags=rotate,DURATION',
     '-of', 'json',
     ...hardenedInput(file),
   ];
 }
+
+/**
+ * How the stream says its picture is scanned: progressive, or interlaced with the field order as
+ * FFmpeg names it (tt, bb: top or bottom field first; tb, bt: coded in one order, shown in the
+ * other). unknown when the stream does not say.
+ */
+export type FieldOrder = 'progressive' | 'tt' | 'bb' | 'tb' | 'bt' | 'unknown';
+
+const FIELD_ORDERS: readonly FieldOrder[] = ['progressive', 'tt', 'bb', 'tb', 'bt'];
 
 export interface SourceInfo {
   durationSeconds: number;
@@ -39,6 +48,7 @@ export interface SourceInfo {
   pixelFormat: string;
   /** PQ or HLG transfer: needs tone mapping to SDR. */
   hdr: boolean;
+  fieldOrder: FieldOrder;
   audio: { codec: string; channels: number } | null;
   container: string;
   /** Where the video and the audio stop, in seconds from the start of the file; null when the container does not say. */
@@ -59,6 +69,7 @@ interface ProbeStream {
   pix_fmt?: string;
   color_transfer?: string;
   sample_aspect_ratio?: string;
+  field_order?: string;
   channels?: number;
   disposition?: { attached_pic?: number };
   start_time?: string;
@@ -144,6 +155,7 @@ export function interpretProbe(json: ProbeJson): SourceInfo {
     videoCodec: video.codec_name ?? 'unknown',
     pixelFormat: video.pix_fmt ?? 'unknown',
     hdr: HDR_TRANSFERS.has(video.color_transfer ?? ''),
+    fieldOrder: FIELD_ORDERS.find((f) => f === video.field_order) ?? 'unknown',
     audio: audio ? { codec: audio.codec_name ?? 'unknown', channels: audio.channels ?? 0 } : null,
     container: json.format?.format_name ?? 'unknown',
     streamEnds: { video: streamEnd(video, fileStart), audio: streamEnd(audio, fileStart) },

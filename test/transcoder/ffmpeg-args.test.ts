@@ -11,6 +11,7 @@ const plan = (over: Partial<EncodePlan> = {}): EncodePlan => ({
     { name: 'medium', width: 854, height: 480, crf: 28, maxBitrate: 2_500_000, bufferBits: 5_000_000 },
     { name: 'low', width: 640, height: 360, crf: 32, maxBitrate: 1_000_000, bufferBits: 2_000_000 },
   ],
+  deinterlace: null,
   frameRateCap: null,
   frameRate: 30,
   hasAudio: true,
@@ -52,6 +53,21 @@ test('the shorter stream is padded: last picture held before the split, or silen
   assert.not.ok(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan({ padAudioSeconds: 3, hasAudio: false }), ladder }).includes('-af'));
 });
 
+test('deinterlacing comes first, on the decoded fields: before HDR, the rate cap, the scalers and the split', () => {
+  assert.match(ladderFilterGraph(plan({ deinterlace: { output: 'frame', firstField: 'auto' } })), /^\[0:v:0\]bwdif=mode=send_frame:parity=auto:deint=all,split=3\[s0\]/);
+  assert.match(
+    ladderFilterGraph(plan({ deinterlace: { output: 'field', firstField: 'top' }, toneMap: true, frameRateCap: 30, padVideoSeconds: 2 })),
+    /^\[0:v:0\]bwdif=mode=send_field:parity=tff:deint=all,zscale=t=linear.*,fps=30,tpad=stop_mode=clone:stop_duration=2,split=3/,
+  );
+  assert.match(ladderFilterGraph(plan({ deinterlace: { output: 'frame', firstField: 'bottom' } })), /bwdif=mode=send_frame:parity=bff:deint=all/);
+  assert.not.ok(ladderFilterGraph(plan()).includes('bwdif'), 'progressive sources are left alone');
+});
+
+test('poster of an interlaced source: one deinterlaced frame, whatever the field setting', () => {
+  const args = buildPosterArgs({ input: '/s', output: '/o/poster.jpg', atSeconds: 1, size: { width: 720, height: 576 }, quality: 85, plan: { toneMap: false, deinterlace: { output: 'field', firstField: 'top' } } });
+  assert.is(valueOf(args, '-vf'), 'bwdif=mode=send_frame:parity=tff:deint=all,scale=720:576:flags=bicubic,setsar=1');
+});
+
 test('rate control per rendition: CRF with -maxrate/-bufsize', () => {
   const args = buildLadderArgs({ input: '/s', outDir: '/o', plan: plan(), ladder });
   assert.equal([valueOf(args, '-crf:v:0'), valueOf(args, '-maxrate:v:0'), valueOf(args, '-bufsize:v:0')], ['23', '5000k', '10000k']);
@@ -91,7 +107,7 @@ test('metadata (GPS, device) is not copied into the package', () => {
 });
 
 test('poster: input seek to the time, one frame scaled to size, JPEG q', () => {
-  const args = buildPosterArgs({ input: '/s', output: '/o/poster.jpg', atSeconds: 1.25, size: { width: 1280, height: 720 }, quality: 85, plan: { toneMap: false, frameRateCap: null } });
+  const args = buildPosterArgs({ input: '/s', output: '/o/poster.jpg', atSeconds: 1.25, size: { width: 1280, height: 720 }, quality: 85, plan: { toneMap: false, deinterlace: null } });
   assert.ok(args.indexOf('-ss') < args.indexOf('-i'));
   assert.is(valueOf(args, '-ss'), '1.250');
   assert.is(valueOf(args, '-frames:v'), '1');

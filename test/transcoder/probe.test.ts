@@ -45,6 +45,11 @@ test('no duration, absurd size or length are refused', () => {
   assert.is(codeOf(() => interpretProbe({ streams: [video({ width: 0 })], format: fmt })), 'VCS_ERR_SOURCE_UNREADABLE true');
 });
 
+test('field order: interlaced orders as FFmpeg names them; anything else is unknown', () => {
+  const order = (field_order?: string) => interpretProbe({ streams: [video({ field_order })], format: fmt }).fieldOrder;
+  assert.equal(['progressive', 'tt', 'bb', 'tb', 'bt', 'unknown', undefined, 'sideways'].map((f) => order(f)), ['progressive', 'tt', 'bb', 'tb', 'bt', 'unknown', 'unknown', 'unknown']);
+});
+
 test('HDR transfer functions are recognised; frame rate falls back to r_frame_rate', () => {
   assert.ok(interpretProbe({ streams: [video({ color_transfer: 'smpte2084' })], format: fmt }).hdr);
   assert.ok(interpretProbe({ streams: [video({ color_transfer: 'arib-std-b67' })], format: fmt }).hdr);
@@ -71,7 +76,7 @@ test('ffprobe arguments carry the hardened input', () => {
   const args = probeArgs('/w/source');
   assert.is(args.at(-1), 'file:/w/source');
   assert.ok(args.includes('-format_whitelist') && args.includes('-protocol_whitelist'));
-  assert.match(args[args.indexOf('-show_entries') + 1]!, /stream=[^:]*start_time,duration:.*stream_tags=rotate,DURATION/);
+  assert.match(args[args.indexOf('-show_entries') + 1]!, /stream=[^:]*field_order,[^:]*start_time,duration:.*stream_tags=rotate,DURATION/);
 });
 
 test.run();
