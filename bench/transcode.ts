@@ -51,8 +51,9 @@ async function makeSource(): Promise<void> {
 const settings = loadConfig({ STORAGE_PATH: work });
 const ladder = ladderFromSettings(settings);
 const plan = planEncode(
-  { durationSeconds: seconds, width: 1920, height: 1080, rotation: 0, frameRate: 30, videoCodec: 'h264', pixelFormat: 'yuv420p', hdr: false, audio: { codec: 'aac', channels: 2 }, container: 'mov' },
+  { durationSeconds: seconds, width: 1920, height: 1080, rotation: 0, frameRate: 30, videoCodec: 'h264', pixelFormat: 'yuv420p', hdr: false, fieldOrder: 'progressive', audio: { codec: 'aac', channels: 2 }, container: 'mov', streamEnds: { video: seconds, audio: seconds } },
   ladder,
+  { interlaced: false },
 );
 
 const designs: Record<string, () => Promise<number>> = {

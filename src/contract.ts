@@ -46,12 +46,19 @@ export interface RenditionSpec {
   maxBitrate: number;
 }
 
+/** What an interlaced source becomes: a picture per frame (50i → 25p) or per field (50i → 50p). */
+export type DeinterlaceOutput = 'frame' | 'field';
+
+export const DEINTERLACE_OUTPUTS: readonly DeinterlaceOutput[] = ['frame', 'field'];
+
 export interface Ladder {
   renditions: RenditionSpec[];
   segmentSeconds: number;
   keyframeSeconds: number;
   preset: string;
   maxFrameRate: number;
+  /** Absent in ladders from controllers that predate it; read as 'frame'. */
+  deinterlaceOutput: DeinterlaceOutput;
   audioBitrate: number;
   poster: { maxWidth: number; maxHeight: number; quality: number };
 }
@@ -68,6 +75,7 @@ export function ladderFromSettings(c: Settings): Ladder {
     keyframeSeconds: c.KEYFRAME_INTERVAL,
     preset: c.VIDEO_PRESET,
     maxFrameRate: c.MAX_FRAME_RATE,
+    deinterlaceOutput: c.DEINTERLACE_OUTPUT,
     audioBitrate: c.AUDIO_BITRATE,
     poster: { maxWidth: c.POSTER_MAX_WIDTH, maxHeight: c.POSTER_MAX_HEIGHT, quality: c.POSTER_QUALITY },
   };
@@ -128,7 +136,8 @@ export function parseJobEnvironment(env: Readonly<Record<string, string | undefi
     }
     const found = value === undefined ? [] : ladderProblems(value);
     problems.push(...found);
-    if (value !== undefined && found.length === 0) ladder = value as Ladder;
+    // A ladder from a controller that predates deinterlaceOutput reads as 'frame'.
+    if (value !== undefined && found.length === 0) ladder = { deinterlaceOutput: 'frame', ...(value as Omit<Ladder, 'deinterlaceOutput'>) };
   }
   if (problems.length > 0 || !ladder) return { problems };
   return {
@@ -199,6 +208,7 @@ export function ladderProblems(value: unknown): string[] {
   }
   check(value.preset, 'preset', oneOf(X264_PRESETS));
   check(value.maxFrameRate, 'maxFrameRate', integer(1, 120));
+  if (value.deinterlaceOutput !== undefined) check(value.deinterlaceOutput, 'deinterlaceOutput', oneOf(DEINTERLACE_OUTPUTS));
   check(value.audioBitrate, 'audioBitrate', integer(16_000, 200_000_000));
   if (!isObject(poster)) {
     problems.push(`${at}.poster must be an object, got ${shown(poster)}`);

@@ -2,8 +2,9 @@
  * FFmpeg command lines as pure functions (STYLE 2): the one-decode ladder and the poster.
  * Shapes and the measurements behind them: ../shared/ffmpeg/LADDER-NOTES.md §3, §5, §7.
  */
-import type { Ladder } from '../src/contract.ts';
-import type { EncodePlan } from './ladder.ts';
+import type { DeinterlaceOutput, Ladder } from '../src/contract.ts';
+import type { FirstField } from './interlace.ts';
+import type { Deinterlace, EncodePlan } from './ladder.ts';
 import { hardenedInput } from './probe.ts';
 
 /**
@@ -12,11 +13,29 @@ import { hardenedInput } from './probe.ts';
  */
 const TONE_MAP = 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv';
 
-/** Filters applied once, before the split: HDR conversion and the frame rate cap. */
-function commonFilters(plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap'>): string[] {
+const BWDIF_MODE: Record<DeinterlaceOutput, string> = { frame: 'send_frame', field: 'send_field' };
+const BWDIF_PARITY: Record<FirstField, string> = { auto: 'auto', top: 'tff', bottom: 'bff' };
+
+/**
+ * bwdif (motion-adaptive, Bob Weaver): a picture per frame or per field. deint=all: every frame,
+ * also those the decoder marks progressive (woven fields found only by the idet sample); their field
+ * order then comes from the sample, since an unmarked frame says nothing about it.
+ * https://ffmpeg.org/ffmpeg-filters.html#bwdif
+ */
+export const deinterlaceFilter = (d: Deinterlace): string => `bwdif=mode=${BWDIF_MODE[d.output]}:parity=${BWDIF_PARITY[d.firstField]}:deint=all`;
+
+/**
+ * Filters applied once, before the split: deinterlacing, HDR conversion, the frame rate cap, the
+ * held last picture. Deinterlacing comes first, on the fields as decoded: a scaler before it would
+ * blend the two fields of a frame into ghosting that nothing can separate again.
+ */
+function commonFilters(plan: Pick<EncodePlan, 'deinterlace' | 'toneMap' | 'frameRateCap' | 'padVideoSeconds'>): string[] {
   const filters: string[] = [];
+  if (plan.deinterlace) filters.push(deinterlaceFilter(plan.deinterlace));
   if (plan.toneMap) filters.push(TONE_MAP);
   if (plan.frameRateCap !== null) filters.push(`fps=${plan.frameRateCap}`);
+  // After the rate cap, so the copies of the last picture come at the output rate.
+  if (plan.padVideoSeconds > 0) filters.push(`tpad=stop_mode=clone:stop_duration=${plan.padVideoSeconds}`);
   return filters;
 }
 
@@ -47,6 +66,7 @@ export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand):
     if (plan.hasAudio) args.push('-map', '0:a:0');
   });
   args.push('-c:v', 'libx264', '-preset', ladder.preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p');
+  if (plan.zeroLatency) args.push('-tune', 'zerolatency');
   plan.renditions.forEach((r, i) => {
     // CRF decides quality, -maxrate/-bufsize cap the peaks: both of the plan's settings hold.
     // https://trac.ffmpeg.org/wiki/Encode/H.264#AdditionalInformationTips
@@ -56,6 +76,8 @@ export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand):
   // and every segment boundary (a multiple of the keyframe interval) starts on one.
   args.push('-force_key_frames', `expr:gte(t,n_forced*${ladder.keyframeSeconds})`);
   if (plan.hasAudio) args.push('-c:a', 'aac', '-b:a', kbit(ladder.audioBitrate), '-ac', '2');
+  // Applies to each rendition's audio output; silence until the audio is as long as the video.
+  if (plan.hasAudio && plan.padAudioSeconds > 0) args.push('-af', `apad=pad_dur=${plan.padAudioSeconds}`);
   // Uploads carry GPS positions and device names; players need none of it.
   args.push('-map_metadata', '-1', '-map_chapters', '-1', '-max_muxing_queue_size', '1024');
   args.push(
@@ -84,11 +106,17 @@ export interface PosterCommand {
   atSeconds: number;
   size: { width: number; height: number };
   quality: number;
-  plan: Pick<EncodePlan, 'toneMap' | 'frameRateCap'>;
+  plan: Pick<EncodePlan, 'deinterlace' | 'toneMap'>;
 }
 
 export function buildPosterArgs({ input, output, atSeconds, size, quality, plan }: PosterCommand): string[] {
-  const filters = [...(plan.toneMap ? [TONE_MAP] : []), `scale=${size.width}:${size.height}:flags=bicubic`, 'setsar=1'];
+  const filters = [
+    // One picture: a frame's worth, whatever the ladder's field setting.
+    ...(plan.deinterlace ? [deinterlaceFilter({ ...plan.deinterlace, output: 'frame' })] : []),
+    ...(plan.toneMap ? [TONE_MAP] : []),
+    `scale=${size.width}:${size.height}:flags=bicubic`,
+    'setsar=1',
+  ];
   return [
     '-nostdin', '-hide_banner', '-loglevel', 'error', '-y',
     // Input seeking: jumps to the nearest keyframe before the time and decodes from there (fast).

@@ -1,7 +1,8 @@
 /**
- * One transcode, start to finish: download → probe → poster → one-decode ladder → measured master
- * playlist → self-check → atomic publish. Everything it needs comes in as arguments (STYLE 12);
- * the work folder is removed whatever happens.
+ * One transcode, start to finish: download → probe (with an idet sample unless the stream says it
+ * is interlaced) → poster → one-decode ladder → measured master playlist → self-check → atomic
+ * publish. Everything it needs comes in as arguments (STYLE 12); the work folder is removed
+ * whatever happens.
  */
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { VcsError, vcsError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import type { Step } from '../src/steps.ts';
 import { buildLadderArgs, buildPosterArgs } from './ffmpeg-args.ts';
+import { detectScan } from './interlace.ts';
 import { planEncode, posterSize, type EncodePlan } from './ladder.ts';
 import { interpretProbe, probeArgs, probeFailure, type SourceInfo } from './probe.ts';
 import { describeFailure, progressSeconds, runProcess, stderrSummary } from './process.ts';
@@ -72,8 +74,12 @@ export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunSta
     state.enter('probing');
     progress.update('probing', 0);
     const source = await probe(deps.ffprobe, input, signal);
-    const plan = planEncode(source, job.ladder);
-    log.info({ source, renditions: plan.renditions.map((r) => `${r.name} ${r.width}x${r.height}`) }, 'source probed');
+    const scan = await detectScan(deps.ffmpeg, input, source, signal, now);
+    const plan = planEncode(source, job.ladder, scan.verdict);
+    log.info(
+      { source, scan, deinterlace: plan.deinterlace, frameRate: plan.frameRate, renditions: plan.renditions.map((r) => `${r.name} ${r.width}x${r.height}`) },
+      'source probed',
+    );
 
     state.enter('creating_poster');
     progress.update('creating_poster', 0);
@@ -107,7 +113,7 @@ export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunSta
       totalBytes: 0,
       durationSeconds: source.durationSeconds,
     };
-    const manifest = { videoId: job.videoId, jobName: job.jobName, createdAt: new Date(now()).toISOString(), source, ladder: job.ladder, ...output };
+    const manifest = { videoId: job.videoId, jobName: job.jobName, createdAt: new Date(now()).toISOString(), source, scan, ladder: job.ladder, ...output };
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
     await writeFile(path.join(staging, 'manifest.json'), manifestText);
     output.totalBytes = await folderBytes(staging);

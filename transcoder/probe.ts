@@ -22,11 +22,20 @@ export function probeArgs(file: string): string[] {
   return [
     '-v', 'error',
     '-show_entries',
-    'format=duration,format_name:stream=index,codec_type,codec_name,profile,width,height,avg_frame_rate,r_frame_rate,pix_fmt,color_transfer,color_primaries,sample_aspect_ratio,channels:stream_disposition=attached_pic:stream_side_data=rotation:stream_tags=rotate',
+    'format=duration,start_time,format_name:stream=index,codec_type,codec_name,profile,width,height,avg_frame_rate,r_frame_rate,pix_fmt,color_transfer,color_primaries,sample_aspect_ratio,field_order,channels,start_time,duration:stream_disposition=attached_pic:stream_side_data=rotation:stream_tags=rotate,DURATION',
     '-of', 'json',
     ...hardenedInput(file),
   ];
 }
+
+/**
+ * How the stream says its picture is scanned: progressive, or interlaced with the field order as
+ * FFmpeg names it (tt, bb: top or bottom field first; tb, bt: coded in one order, shown in the
+ * other). unknown when the stream does not say.
+ */
+export type FieldOrder = 'progressive' | 'tt' | 'bb' | 'tb' | 'bt' | 'unknown';
+
+const FIELD_ORDERS: readonly FieldOrder[] = ['progressive', 'tt', 'bb', 'tb', 'bt'];
 
 export interface SourceInfo {
   durationSeconds: number;
@@ -39,8 +48,11 @@ export interface SourceInfo {
   pixelFormat: string;
   /** PQ or HLG transfer: needs tone mapping to SDR. */
   hdr: boolean;
+  fieldOrder: FieldOrder;
   audio: { codec: string; channels: number } | null;
   container: string;
+  /** Where the video and the audio stop, in seconds from the start of the file; null when the container does not say. */
+  streamEnds: { video: number | null; audio: number | null };
 }
 
 /** Sizes beyond these are refused rather than tried (8K is the largest real upload). */
@@ -57,15 +69,18 @@ interface ProbeStream {
   pix_fmt?: string;
   color_transfer?: string;
   sample_aspect_ratio?: string;
+  field_order?: string;
   channels?: number;
   disposition?: { attached_pic?: number };
+  start_time?: string;
+  duration?: string;
   side_data_list?: { rotation?: number }[];
-  tags?: { rotate?: string };
+  tags?: { rotate?: string; DURATION?: string };
 }
 
 interface ProbeJson {
   streams?: ProbeStream[];
-  format?: { duration?: string; format_name?: string };
+  format?: { duration?: string; start_time?: string; format_name?: string };
 }
 
 export function parseRatio(value: string | undefined): number {
@@ -74,6 +89,26 @@ export function parseRatio(value: string | undefined): number {
   if (n === undefined || !Number.isFinite(n)) return 0;
   if (d === undefined) return n;
   return d > 0 && Number.isFinite(d) ? n / d : 0;
+}
+
+/** "01:02:03.5" → 3723.5; NaN when it is not a clock time. */
+const clockSeconds = (value: string | undefined): number => {
+  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value?.trim() ?? '');
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : NaN;
+};
+
+/**
+ * Where a stream stops on the file's clock: its start plus its duration (MP4, MPEG-TS), or the
+ * DURATION tag Matroska muxers write per track (already the end on the file's clock, which starts
+ * at 0). Null when neither is there, e.g. Matroska from muxers that write no such tag.
+ */
+function streamEnd(s: ProbeStream | undefined, fileStart: number): number | null {
+  if (!s) return null;
+  const start = Number(s.start_time ?? NaN);
+  const duration = Number(s.duration ?? NaN);
+  if (Number.isFinite(start) && Number.isFinite(duration)) return start + duration - fileStart;
+  const tagged = clockSeconds(s.tags?.DURATION);
+  return Number.isFinite(tagged) ? tagged - fileStart : null;
 }
 
 const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
@@ -108,6 +143,7 @@ export function interpretProbe(json: ProbeJson): SourceInfo {
     throw vcsError('VCS_ERR_SOURCE_LIMITS', `source picture ${width}x${height} is larger than ${LIMITS.maxSide} pixels or 8K`);
   }
   if (Math.min(width, height) < 16) throw vcsError('VCS_ERR_SOURCE_LIMITS', `source picture ${width}x${height} is too small to encode`);
+  const fileStart = Number(json.format?.start_time ?? 0) || 0;
   // avg_frame_rate is the real rate of variable-rate phone video; r_frame_rate is the fallback.
   const frameRate = parseRatio(video.avg_frame_rate) || parseRatio(video.r_frame_rate) || 30;
   return {
@@ -119,8 +155,10 @@ export function interpretProbe(json: ProbeJson): SourceInfo {
     videoCodec: video.codec_name ?? 'unknown',
     pixelFormat: video.pix_fmt ?? 'unknown',
     hdr: HDR_TRANSFERS.has(video.color_transfer ?? ''),
+    fieldOrder: FIELD_ORDERS.find((f) => f === video.field_order) ?? 'unknown',
     audio: audio ? { codec: audio.codec_name ?? 'unknown', channels: audio.channels ?? 0 } : null,
     container: json.format?.format_name ?? 'unknown',
+    streamEnds: { video: streamEnd(video, fileStart), audio: streamEnd(audio, fileStart) },
   };
 }
 

@@ -101,32 +101,37 @@ interface FirstFrame {
   pixFmt: string;
 }
 
+/**
+ * ffprobe over one of our own segments. The demuxer is named rather than guessed: the last segment
+ * of a still image can be two frames in about 1 KB, too little for the probe, which then takes it
+ * for an MPEG program stream. Only the file protocol may be opened. Size and pixel format are read
+ * from the decoded frame, not from the stream header: at 1 frame a second, ffprobe's stream analysis
+ * can give up (its window is 5 s) before the first video packet arrives and report 0x0.
+ */
+export function segmentProbeArgs(file: string): string[] {
+  return [
+    '-v', 'error', '-protocol_whitelist', 'file', '-f', 'mpegts', '-format_whitelist', 'mpegts',
+    '-select_streams', 'v:0', '-read_intervals', '%+#1',
+    '-show_entries', 'frame=key_frame,pict_type,pts_time,width,height,pix_fmt',
+    '-of', 'json', `file:${file}`,
+  ];
+}
+
 async function firstVideoFrame(ffprobe: string, file: string, signal: AbortSignal): Promise<FirstFrame> {
-  const { code, stdout, stderr } = await runProcess(
-    ffprobe,
-    [
-      '-v', 'error', '-protocol_whitelist', 'file', '-format_whitelist', 'mpegts',
-      '-select_streams', 'v:0', '-read_intervals', '%+#1',
-      '-show_entries', 'frame=key_frame,pict_type,pts_time:stream=width,height,pix_fmt',
-      '-of', 'json', `file:${file}`,
-    ],
-    { signal, collectStdout: true },
-  );
+  const { code, stdout, stderr } = await runProcess(ffprobe, segmentProbeArgs(file), { signal, collectStdout: true });
   if (code !== 0) throw fail(`ffprobe cannot read ${path.basename(path.dirname(file))}/${path.basename(file)}: ${stderr.trim().slice(0, 200)}`);
   const json = JSON.parse(stdout) as {
-    frames?: { key_frame?: number; pict_type?: string; pts_time?: string }[];
-    streams?: { width?: number; height?: number; pix_fmt?: string }[];
+    frames?: { key_frame?: number; pict_type?: string; pts_time?: string; width?: number; height?: number; pix_fmt?: string }[];
   };
   const frame = json.frames?.[0];
-  const stream = json.streams?.[0];
-  if (!frame || !stream) throw fail(`${path.basename(file)} has no video frame`);
+  if (!frame) throw fail(`${path.basename(file)} has no video frame`);
   return {
     keyFrame: frame.key_frame === 1,
     pictType: frame.pict_type ?? '?',
     pts: Number(frame.pts_time),
-    width: stream.width ?? 0,
-    height: stream.height ?? 0,
-    pixFmt: stream.pix_fmt ?? '?',
+    width: frame.width ?? 0,
+    height: frame.height ?? 0,
+    pixFmt: frame.pix_fmt ?? '?',
   };
 }
 

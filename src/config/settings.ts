@@ -183,6 +183,12 @@ export const SETTINGS = {
       description: 'libx264 preset',
     }),
     MAX_FRAME_RATE: s({ default: '60', parse: integer(1, 120), usedBy: LADDER, description: 'Output frame rate cap; slower sources keep their rate' }),
+    DEINTERLACE_OUTPUT: s({
+      default: 'frame',
+      parse: oneOf('frame', 'field'),
+      usedBy: LADDER,
+      description: 'Interlaced sources: frame keeps the frame rate (50i becomes 25p); field gives a picture per field (50i becomes 50p) when that stays within MAX_FRAME_RATE',
+    }),
     HIGH_QUALITY_CRF: s({ default: '23', parse: integer(0, 51), usedBy: LADDER, description: 'CRF of the high rendition (lower is better)' }),
     MEDIUM_QUALITY_CRF: s({ default: '28', parse: integer(0, 51), usedBy: LADDER, description: 'CRF of the medium rendition' }),
     LOW_QUALITY_CRF: s({ default: '32', parse: integer(0, 51), usedBy: LADDER, description: 'CRF of the low rendition' }),

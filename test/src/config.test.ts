@@ -75,6 +75,12 @@ test('cross checks: segments a multiple of the keyframe interval; ladder order',
   assert.equal(problemsOf({ STORE: 'mongo' }), ['STORE must be one of sqlite, appwrite, got "mongo"']);
 });
 
+test('interlaced sources: a picture per frame unless field output is asked for', () => {
+  assert.is(loadConfig({}).DEINTERLACE_OUTPUT, 'frame');
+  assert.is(loadConfig({ DEINTERLACE_OUTPUT: 'Field' }).DEINTERLACE_OUTPUT, 'field');
+  assert.equal(problemsOf({ DEINTERLACE_OUTPUT: 'double' }), ['DEINTERLACE_OUTPUT must be one of frame, field, got "double"']);
+});
+
 test('bit rates', () => {
   assert.equal(['5000k', '5M', '2.5M', '128000'].map(parseBitrate), [5_000_000, 5_000_000, 2_500_000, 128_000]);
 });

@@ -64,6 +64,7 @@ export const TEST_LADDER: Ladder = {
   keyframeSeconds: 2,
   preset: 'veryfast',
   maxFrameRate: 30,
+  deinterlaceOutput: 'frame',
   audioBitrate: 128_000,
   poster: { maxWidth: 1280, maxHeight: 720, quality: 85 },
 };

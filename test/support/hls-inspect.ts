@@ -8,6 +8,15 @@ import path from 'node:path';
 import * as HLS from 'hls-parser';
 import { ffprobeJson } from './media.ts';
 
+export interface InspectedSegment {
+  uri: string;
+  duration: number;
+  bytes: number;
+  firstFrame: { key: boolean; pict: string; pts: number; width: number; height: number; pixFmt: string; profile: string };
+  /** Time span of the segment's audio packets, or null when it carries none. */
+  audio: { first: number; last: number } | null;
+}
+
 export interface InspectedRendition {
   uri: string;
   bandwidth: number;
@@ -18,7 +27,7 @@ export interface InspectedRendition {
   targetDuration: number;
   playlistType: string | undefined;
   endlist: boolean;
-  segments: { uri: string; duration: number; bytes: number; firstFrame: { key: boolean; pict: string; pts: number; width: number; height: number; pixFmt: string; profile: string } }[];
+  segments: InspectedSegment[];
   hasAudio: boolean;
 }
 
@@ -49,6 +58,28 @@ export async function listFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
 }
 
+/**
+ * One segment read as what it is (MPEG-TS named, nothing guessed: a two-frame segment of a still
+ * image is too small for the format to be recognised). Size and pixel format come from the decoded
+ * first frame; ffprobe may read a whole segment of a 1 fps video before it has seen a video packet,
+ * so it is given the segment's length to look for the stream's profile.
+ */
+async function inspectSegment(file: string, uri: string, duration: number): Promise<InspectedSegment> {
+  const bytes = (await stat(file)).size;
+  const probe = await ffprobeJson(['-analyzeduration', '60M', '-f', 'mpegts', '-read_intervals', '%+#1', '-show_entries', 'frame=key_frame,pict_type,pts_time,width,height,pix_fmt:stream=profile', '-select_streams', 'v:0', file]);
+  const all = await ffprobeJson(['-f', 'mpegts', '-show_entries', 'stream=index,codec_type:packet=stream_index,pts_time', file]);
+  const audioIndex = all.streams.find((x: { codec_type: string }) => x.codec_type === 'audio')?.index;
+  const audioTimes: number[] = all.packets.filter((p: { stream_index: number }) => p.stream_index === audioIndex).map((p: { pts_time: string }) => Number(p.pts_time));
+  const f = probe.frames[0];
+  return {
+    uri,
+    duration,
+    bytes,
+    firstFrame: { key: f.key_frame === 1, pict: f.pict_type, pts: Number(f.pts_time), width: f.width, height: f.height, pixFmt: f.pix_fmt, profile: probe.streams[0].profile },
+    audio: audioTimes.length ? { first: Math.min(...audioTimes), last: Math.max(...audioTimes) } : null,
+  };
+}
+
 export async function inspectPackage(dir: string): Promise<InspectedPackage> {
   const masterText = await readFile(path.join(dir, 'master.m3u8'), 'utf8');
   const master = HLS.parse(masterText) as InstanceType<typeof HLS.types.MasterPlaylist>;
@@ -57,25 +88,11 @@ export async function inspectPackage(dir: string): Promise<InspectedPackage> {
   for (const v of master.variants) {
     const folder = path.join(dir, path.dirname(v.uri));
     const media = HLS.parse(await readFile(path.join(dir, v.uri), 'utf8')) as InstanceType<typeof HLS.types.MediaPlaylist>;
-    const segments = [];
-    let hasAudio = false;
-    for (const [i, s] of media.segments.entries()) {
-      const file = path.join(folder, s.uri);
-      const bytes = (await stat(file)).size;
-      const probe = await ffprobeJson(['-read_intervals', '%+#1', '-show_entries', 'frame=key_frame,pict_type,pts_time:stream=codec_type,width,height,pix_fmt,profile', '-select_streams', 'v:0', file]);
-      if (i === 0) {
-        const all = await ffprobeJson(['-show_entries', 'stream=codec_type', file]);
-        hasAudio = all.streams.some((x: { codec_type: string }) => x.codec_type === 'audio');
-      }
-      const f = probe.frames[0];
-      const st = probe.streams[0];
-      segments.push({
-        uri: s.uri,
-        duration: s.duration,
-        bytes,
-        firstFrame: { key: f.key_frame === 1, pict: f.pict_type, pts: Number(f.pts_time), width: st.width, height: st.height, pixFmt: st.pix_fmt, profile: st.profile },
-      });
+    const segments: InspectedSegment[] = [];
+    for (const s of media.segments) {
+      segments.push(await inspectSegment(path.join(folder, s.uri), s.uri, s.duration));
     }
+    const hasAudio = segments.length > 0 && segments[0]!.audio !== null;
     renditions.push({
       uri: v.uri,
       bandwidth: v.bandwidth,

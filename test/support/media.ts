@@ -20,6 +20,8 @@ export interface ClipOptions {
   hdr?: boolean;
   /** moov atom at the start (so a truncated copy still probes). */
   faststart?: boolean;
+  /** Length of the audio track when it differs from the video's (screen recorders, edits). */
+  audioSeconds?: number;
   container?: 'mp4' | 'mkv' | 'mov';
 }
 
@@ -29,7 +31,7 @@ export async function makeClip(file: string, o: ClipOptions): Promise<string> {
   const odd = o.width % 2 === 1 || o.height % 2 === 1;
   const pattern = odd ? 'testsrc' : 'testsrc2';
   const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `${pattern}=size=${o.width}x${o.height}:rate=${fps}:duration=${o.seconds}`];
-  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${o.seconds}`);
+  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${o.audioSeconds ?? o.seconds}`);
   args.push('-map', '0:v');
   if (o.audio) args.push('-map', '1:a', '-c:a', 'aac', '-ac', String(o.audio));
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps));
@@ -46,6 +48,86 @@ export async function makeClip(file: string, o: ClipOptions): Promise<string> {
     await run('ffmpeg', ['-v', 'error', '-y', '-i', tmp, '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${o.rotate}`, file]);
   }
   return file;
+}
+
+export interface StillOptions {
+  width: number;
+  height: number;
+  seconds: number;
+  /** Stereo audio of this length, or false for a picture without sound. */
+  audioSeconds: number | false;
+}
+
+/**
+ * A still-image video as podcast tools make it: one cover picture repeated once a second. Colour
+ * bars compress to an I-frame of about 1 KB and near-empty P-frames, like a flat cover.
+ */
+export async function makeStill(file: string, o: StillOptions): Promise<string> {
+  // The first second's frame, repeated: `seconds` frames in all (whole seconds only).
+  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `smptebars=size=${o.width}x${o.height}:rate=1:duration=1,loop=loop=${o.seconds - 1}:size=1`];
+  if (o.audioSeconds !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.audioSeconds}`);
+  args.push('-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+  if (o.audioSeconds !== false) args.push('-map', '1:a', '-c:a', 'aac', '-ac', '2');
+  await run('ffmpeg', [...args, file]);
+  return file;
+}
+
+export interface InterlacedOptions {
+  width: number;
+  height: number;
+  seconds: number;
+  /**
+   * flagged: MPEG-2 coded as interlaced (field order tt) in MPEG-TS, as DVDs and broadcast captures
+   * are. unflagged: the same woven picture coded as progressive H.264 in MP4, as a re-encode that
+   * lost the flags leaves it (the stream says progressive; only the picture shows the combing).
+   */
+  coding: 'flagged' | 'unflagged';
+}
+
+/**
+ * 25 interlaced frames a second, top field first: testsrc2 moving at 50 pictures a second, each
+ * pair woven into one frame (tinterlace), so every frame holds two moments 20 ms apart.
+ */
+export async function makeInterlaced(file: string, o: InterlacedOptions): Promise<string> {
+  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=50:duration=${o.seconds}`];
+  args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`);
+  args.push('-map', '0:v', '-map', '1:a', '-vf', 'tinterlace=mode=interleave_top,setfield=tff');
+  if (o.coding === 'flagged') {
+    args.push('-c:v', 'mpeg2video', '-flags', '+ildct+ilme', '-top', '1', '-b:v', '6M', '-c:a', 'mp2', '-f', 'mpegts');
+  } else {
+    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2');
+  }
+  await run('ffmpeg', [...args, file]);
+  return file;
+}
+
+export interface IdetCounts {
+  tff: number;
+  bff: number;
+  progressive: number;
+  undetermined: number;
+}
+
+/** FFmpeg's interlace detector over a whole input (multi-frame detection): frames per verdict. */
+export async function idetCounts(input: string): Promise<IdetCounts> {
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-v', 'info', '-i', input, '-map', '0:v:0', '-vf', 'idet', '-f', 'null', '-']);
+  const m = /Multi frame detection:\s*TFF:\s*(\d+)\s*BFF:\s*(\d+)\s*Progressive:\s*(\d+)\s*Undetermined:\s*(\d+)/.exec(stderr);
+  if (!m) throw new Error(`idet printed no summary for ${input}`);
+  return { tff: Number(m[1]), bff: Number(m[2]), progressive: Number(m[3]), undetermined: Number(m[4]) };
+}
+
+/**
+ * Average PSNR (dB) of `input`'s pictures against the lavfi source `reference`, picture by picture
+ * from the start: how close the output is to the pictures the test clip was woven from.
+ */
+export async function psnrAgainst(input: string, reference: string): Promise<number> {
+  const { stderr } = await run('ffmpeg', [
+    '-hide_banner', '-nostats', '-v', 'info', '-i', input, '-f', 'lavfi', '-i', reference,
+    '-filter_complex', '[0:v:0]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]psnr', '-f', 'null', '-',
+  ]);
+  const m = /PSNR y:[\d.]+ u:[\d.]+ v:[\d.]+ average:([\d.]+)/.exec(stderr);
+  if (!m) throw new Error(`psnr printed no summary for ${input}`);
+  return Number(m[1]);
 }
 
 /** An audio-only M4A (passes the demuxer allow-list, has no video stream). */

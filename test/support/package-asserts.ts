@@ -2,6 +2,7 @@
  * The HLS rules of docs/adr/0001, 0002 as assertions over a published package, shared by the transcoder,
  * controller and service end-to-end tests.
  */
+import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
@@ -71,11 +72,52 @@ export async function assertPackage(dir: string, exp: PackageExpectation): Promi
   return pkg;
 }
 
+/**
+ * Every segment carries the audio of its own time span: its first audio packet is within a second
+ * of its first video frame, and the last segment's audio runs to within a second of the end. A
+ * segment without audio, or with audio from seconds later, makes players stall after a seek.
+ */
+export function assertAudioWithItsVideo(pkg: InspectedPackage): void {
+  for (const r of pkg.renditions) {
+    r.segments.forEach((s, i) => {
+      assert.ok(s.audio, `${r.uri} ${s.uri} carries audio`);
+      assert.ok(Math.abs(s.audio!.first - s.firstFrame.pts) < 1, `${r.uri} ${s.uri}: audio starts at ${s.audio!.first} s, video at ${s.firstFrame.pts} s`);
+      if (i === r.segments.length - 1) {
+        const end = s.firstFrame.pts + s.duration;
+        assert.ok(s.audio!.last > end - 1, `${r.uri} ${s.uri}: audio ends at ${s.audio!.last} s, video at ${end} s`);
+      }
+    });
+  }
+}
+
+/**
+ * A player's view: FFmpeg reads master.m3u8 (every variant) from start to end without a single
+ * complaint, and the decoded video and audio of every variant each last `seconds`.
+ */
+export async function assertPlaysThrough(dir: string, seconds: number): Promise<void> {
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    execFile(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'stream=index,codec_type:frame=stream_index,pts_time,duration_time', '-of', 'json', path.join(dir, 'master.m3u8')],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (err, out, errText) => (err ? reject(err) : resolve({ stdout: out, stderr: errText })),
+    );
+  });
+  assert.is(stderr.trim(), '', 'no decoding errors');
+  const json = JSON.parse(stdout) as { streams: { index: number; codec_type: string }[]; frames: { stream_index: number; pts_time: string; duration_time?: string }[] };
+  for (const st of json.streams) {
+    const frames = json.frames.filter((f) => f.stream_index === st.index);
+    const start = Math.min(...frames.map((f) => Number(f.pts_time)));
+    const end = Math.max(...frames.map((f) => Number(f.pts_time) + Number(f.duration_time ?? 0)));
+    assert.ok(Math.abs(end - start - seconds) < 0.2, `stream ${st.index} (${st.codec_type}) lasts ${(end - start).toFixed(3)} s, expected ${seconds}`);
+  }
+}
+
 /** Keyframe times (relative to the first frame) of one rendition, from every packet of every segment. */
 export async function keyframeTimes(dir: string, rendition: string, segments: string[]): Promise<number[]> {
   const times: number[] = [];
   for (const s of segments) {
-    const json = await ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', path.join(dir, rendition, s)]);
+    const json = await ffprobeJson(['-f', 'mpegts', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', path.join(dir, rendition, s)]);
     for (const p of json.packets) if (String(p.flags).startsWith('K')) times.push(Number(p.pts_time));
   }
   const t0 = times[0] ?? 0;

@@ -11,10 +11,14 @@ const plan = (over: Partial<EncodePlan> = {}): EncodePlan => ({
     { name: 'medium', width: 854, height: 480, crf: 28, maxBitrate: 2_500_000, bufferBits: 5_000_000 },
     { name: 'low', width: 640, height: 360, crf: 32, maxBitrate: 1_000_000, bufferBits: 2_000_000 },
   ],
+  deinterlace: null,
   frameRateCap: null,
   frameRate: 30,
   hasAudio: true,
   toneMap: false,
+  zeroLatency: false,
+  padVideoSeconds: 0,
+  padAudioSeconds: 0,
   ...over,
 });
 
@@ -40,11 +44,40 @@ test('filter graph: split into one scaler per rendition, 8-bit 4:2:0', () => {
   assert.match(ladderFilterGraph(plan({ toneMap: true })), /^\[0:v:0\]zscale=t=linear.*tonemap=tonemap=hable.*,split=3/);
 });
 
+test('the shorter stream is padded: last picture held before the split, or silence after the audio', () => {
+  assert.match(ladderFilterGraph(plan({ padVideoSeconds: 3 })), /^\[0:v:0\]tpad=stop_mode=clone:stop_duration=3,split=3/);
+  assert.match(ladderFilterGraph(plan({ frameRateCap: 60, padVideoSeconds: 1.5 })), /^\[0:v:0\]fps=60,tpad=stop_mode=clone:stop_duration=1.5,split=3/);
+  const padded = buildLadderArgs({ input: '/s', outDir: '/o', plan: plan({ padAudioSeconds: 3 }), ladder });
+  assert.is(valueOf(padded, '-af'), 'apad=pad_dur=3');
+  assert.not.ok(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan(), ladder }).includes('-af'));
+  assert.not.ok(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan({ padAudioSeconds: 3, hasAudio: false }), ladder }).includes('-af'));
+});
+
+test('deinterlacing comes first, on the decoded fields: before HDR, the rate cap, the scalers and the split', () => {
+  assert.match(ladderFilterGraph(plan({ deinterlace: { output: 'frame', firstField: 'auto' } })), /^\[0:v:0\]bwdif=mode=send_frame:parity=auto:deint=all,split=3\[s0\]/);
+  assert.match(
+    ladderFilterGraph(plan({ deinterlace: { output: 'field', firstField: 'top' }, toneMap: true, frameRateCap: 30, padVideoSeconds: 2 })),
+    /^\[0:v:0\]bwdif=mode=send_field:parity=tff:deint=all,zscale=t=linear.*,fps=30,tpad=stop_mode=clone:stop_duration=2,split=3/,
+  );
+  assert.match(ladderFilterGraph(plan({ deinterlace: { output: 'frame', firstField: 'bottom' } })), /bwdif=mode=send_frame:parity=bff:deint=all/);
+  assert.not.ok(ladderFilterGraph(plan()).includes('bwdif'), 'progressive sources are left alone');
+});
+
+test('poster of an interlaced source: one deinterlaced frame, whatever the field setting', () => {
+  const args = buildPosterArgs({ input: '/s', output: '/o/poster.jpg', atSeconds: 1, size: { width: 720, height: 576 }, quality: 85, plan: { toneMap: false, deinterlace: { output: 'field', firstField: 'top' } } });
+  assert.is(valueOf(args, '-vf'), 'bwdif=mode=send_frame:parity=tff:deint=all,scale=720:576:flags=bicubic,setsar=1');
+});
+
 test('rate control per rendition: CRF with -maxrate/-bufsize', () => {
   const args = buildLadderArgs({ input: '/s', outDir: '/o', plan: plan(), ladder });
   assert.equal([valueOf(args, '-crf:v:0'), valueOf(args, '-maxrate:v:0'), valueOf(args, '-bufsize:v:0')], ['23', '5000k', '10000k']);
   assert.equal([valueOf(args, '-crf:v:2'), valueOf(args, '-maxrate:v:2'), valueOf(args, '-bufsize:v:2')], ['32', '1000k', '2000k']);
   assert.equal([valueOf(args, '-preset'), valueOf(args, '-profile:v'), valueOf(args, '-pix_fmt')], ['fast', 'high', 'yuv420p']);
+});
+
+test('x264 runs without delay only when the plan says so (very slow sources)', () => {
+  assert.not.ok(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan(), ladder }).includes('-tune'));
+  assert.is(valueOf(buildLadderArgs({ input: '/s', outDir: '/o', plan: plan({ zeroLatency: true, frameRate: 1 }), ladder }), '-tune'), 'zerolatency');
 });
 
 test('keyframes by time at the keyframe interval; HLS VOD with 10 s segments named segment000.ts', () => {
@@ -74,7 +107,7 @@ test('metadata (GPS, device) is not copied into the package', () => {
 });
 
 test('poster: input seek to the time, one frame scaled to size, JPEG q', () => {
-  const args = buildPosterArgs({ input: '/s', output: '/o/poster.jpg', atSeconds: 1.25, size: { width: 1280, height: 720 }, quality: 85, plan: { toneMap: false, frameRateCap: null } });
+  const args = buildPosterArgs({ input: '/s', output: '/o/poster.jpg', atSeconds: 1.25, size: { width: 1280, height: 720 }, quality: 85, plan: { toneMap: false, deinterlace: null } });
   assert.ok(args.indexOf('-ss') < args.indexOf('-i'));
   assert.is(valueOf(args, '-ss'), '1.250');
   assert.is(valueOf(args, '-frames:v'), '1');

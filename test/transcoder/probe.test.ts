@@ -45,10 +45,25 @@ test('no duration, absurd size or length are refused', () => {
   assert.is(codeOf(() => interpretProbe({ streams: [video({ width: 0 })], format: fmt })), 'VCS_ERR_SOURCE_UNREADABLE true');
 });
 
+test('field order: interlaced orders as FFmpeg names them; anything else is unknown', () => {
+  const order = (field_order?: string) => interpretProbe({ streams: [video({ field_order })], format: fmt }).fieldOrder;
+  assert.equal(['progressive', 'tt', 'bb', 'tb', 'bt', 'unknown', undefined, 'sideways'].map((f) => order(f)), ['progressive', 'tt', 'bb', 'tb', 'bt', 'unknown', 'unknown', 'unknown']);
+});
+
 test('HDR transfer functions are recognised; frame rate falls back to r_frame_rate', () => {
   assert.ok(interpretProbe({ streams: [video({ color_transfer: 'smpte2084' })], format: fmt }).hdr);
   assert.ok(interpretProbe({ streams: [video({ color_transfer: 'arib-std-b67' })], format: fmt }).hdr);
   assert.is(interpretProbe({ streams: [video({ avg_frame_rate: '0/0', r_frame_rate: '25/1' })], format: fmt }).frameRate, 25);
+});
+
+test('where each stream ends: start + duration, else Matroska DURATION tags, on the file clock', () => {
+  const ends = (streams: Record<string, unknown>[], format: Record<string, string> = fmt) => interpretProbe({ streams: streams as never, format }).streamEnds;
+  assert.equal(ends([video({ start_time: '0.000000', duration: '9.000000' }), { ...audio, start_time: '0.000000', duration: '12.000000' }]), { video: 9, audio: 12 });
+  // MPEG-TS clocks start anywhere; ends are counted from the file's start.
+  assert.equal(ends([video({ start_time: '1.421333', duration: '5.000000' }), { ...audio, start_time: '1.400000', duration: '7.872000' }], { ...fmt, start_time: '1.400000' }), { video: 5.021333, audio: 7.872 });
+  assert.equal(ends([video({ duration: 'N/A', tags: { DURATION: '00:00:05.021000000' } }), { ...audio, tags: { DURATION: '00:01:08.021000000' } }]), { video: 5.021, audio: 68.021 });
+  assert.equal(ends([video(), audio]), { video: null, audio: null });
+  assert.equal(ends([video({ start_time: '0', duration: '10' })]), { video: 10, audio: null });
 });
 
 test('probe failures become clear permanent errors', () => {
@@ -61,6 +76,7 @@ test('ffprobe arguments carry the hardened input', () => {
   const args = probeArgs('/w/source');
   assert.is(args.at(-1), 'file:/w/source');
   assert.ok(args.includes('-format_whitelist') && args.includes('-protocol_whitelist'));
+  assert.match(args[args.indexOf('-show_entries') + 1]!, /stream=[^:]*field_order,[^:]*start_time,duration:.*stream_tags=rotate,DURATION/);
 });
 
 test.run();

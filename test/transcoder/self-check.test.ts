@@ -10,11 +10,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { VcsError } from '../../src/errors.ts';
 import type { EncodePlan, PlannedRendition } from '../../transcoder/ladder.ts';
-import { measureRendition } from '../../transcoder/self-check.ts';
+import { measureRendition, segmentProbeArgs } from '../../transcoder/self-check.ts';
 import { makeTsSegment } from '../support/media.ts';
 
 const HIGH: PlannedRendition = { name: 'high', width: 320, height: 240, crf: 23, maxBitrate: 5_000_000, bufferBits: 10_000_000 };
-const PLAN: EncodePlan = { renditions: [HIGH], frameRateCap: null, frameRate: 25, hasAudio: true, toneMap: false };
+const PLAN: EncodePlan = { renditions: [HIGH], frameRateCap: null, frameRate: 25, hasAudio: true, toneMap: false, deinterlace: null, zeroLatency: false, padVideoSeconds: 0, padAudioSeconds: 0 };
 
 let tmp = '';
 /** A real MPEG-TS with H.264 High 4.0 and AAC-LC, and one without audio. */
@@ -149,6 +149,25 @@ test('fails: no playlist at all', async () => {
   const err = (await measureRendition(dir, HIGH, PLAN).catch((e: unknown) => e)) as VcsError;
   assert.is(err.code, 'VCS_ERR_SELF_CHECK_FAILED');
   assert.match(err.message, /^self-check: high\/playlist\.m3u8 does not parse: ENOENT/);
+});
+
+
+const valueOf = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+test('our own segments are read as MPEG-TS by name, never guessed, from the file protocol only', () => {
+  const args = segmentProbeArgs('/w/staging/high/segment002.ts');
+  const input = args.indexOf('file:/w/staging/high/segment002.ts');
+  assert.is(input, args.length - 1, 'the path, behind file:, is the last argument');
+  assert.is(valueOf(args, '-f'), 'mpegts');
+  assert.ok(args.indexOf('-f') < input);
+  assert.is(valueOf(args, '-protocol_whitelist'), 'file');
+  assert.is(valueOf(args, '-format_whitelist'), 'mpegts');
+});
+
+test('size and pixel format come from the first decoded frame, not the stream header', () => {
+  const args = segmentProbeArgs('/s.ts');
+  assert.is(valueOf(args, '-read_intervals'), '%+#1');
+  assert.is(valueOf(args, '-show_entries'), 'frame=key_frame,pict_type,pts_time,width,height,pix_fmt');
 });
 
 test.run();
