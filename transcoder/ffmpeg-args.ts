@@ -1,6 +1,6 @@
 /**
- * FFmpeg command lines as pure functions (STYLE 2): the one-decode ladder and the poster.
- * Shapes and the measurements behind them: ../shared/ffmpeg/LADDER-NOTES.md §3, §5, §7.
+ * FFmpeg command lines as pure functions (conventions 2): the one-decode ladder and the poster.
+ * Shapes and the measurements behind them: docs/adr/0001 (the ladder, the poster) and 0003 (hardened input).
  */
 import type { DeinterlaceOutput, Ladder } from '../src/contract.ts';
 import type { FirstField } from './interlace.ts';
@@ -96,7 +96,7 @@ export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand):
 
 /**
  * ffmpeg's mjpeg encoder has no 0–100 scale: -q:v runs 1 (best) to 31. Quality 85 maps to 3, which
- * gives files within ~5 % of libjpeg's quality 85 (LADDER-NOTES §5.4).
+ * gives files within ~5 % of libjpeg's quality 85 (docs/adr/0001).
  */
 export const jpegQScale = (quality: number): number => Math.min(31, Math.max(1, Math.round((100 - quality) / 5)));
 

@@ -7,7 +7,7 @@
  */
 import type { FieldOrder, SourceInfo } from './probe.ts';
 import { hardenedInput } from './probe.ts';
-import { runProcess } from './process.ts';
+import { runProcess, throwIfKilled } from './process.ts';
 
 /** The field shown first; auto: as the decoder flags each frame. */
 export type FirstField = 'auto' | 'top' | 'bottom';
@@ -117,6 +117,7 @@ export async function detectScan(ffmpeg: string, input: string, source: SourceIn
   if (flagged) return { verdict: flagged, by: 'field_order', idet: null, sampleMs: 0 };
   const started = now();
   const res = await runProcess(ffmpeg, idetSampleArgs(input, source.durationSeconds), { signal, nice: 10 });
+  throwIfKilled(ffmpeg, res);
   const idet = res.code === 0 ? parseIdet(res.stderr) : null;
   return { verdict: idet ? scanFromIdet(idet) : PROGRESSIVE, by: 'idet', idet, sampleMs: now() - started };
 }

@@ -1,6 +1,6 @@
 /**
  * The ladder decision (pure): which renditions a source gets and at what size and frame rate.
- * Rules (DESIGN 3.4): never upscale; the short side is the "height" so portrait stays portrait;
+ * Rules (docs/adr/0001): never upscale; the short side is the "height" so portrait stays portrait;
  * every dimension is even (4:2:0 chroma needs it); a rung that would repeat the one above it is
  * left out; the frame rate is kept up to the cap; an interlaced source becomes a picture per frame
  * or per field.
@@ -15,7 +15,7 @@ export interface PlannedRendition {
   height: number;
   crf: number;
   maxBitrate: number;
-  /** VBV buffer: two seconds of the cap, the usual CRF-with-ceiling setting (LADDER-NOTES §3). */
+  /** VBV buffer: two seconds of the cap, the usual CRF-with-ceiling setting (docs/adr/0001). */
   bufferBits: number;
 }
 

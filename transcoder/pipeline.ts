@@ -1,20 +1,21 @@
 /**
  * One transcode, start to finish: download → probe (with an idet sample unless the stream says it
  * is interlaced) → poster → one-decode ladder → measured master playlist → self-check → atomic
- * publish. Everything it needs comes in as arguments (STYLE 12); the work folder is removed
+ * publish. Everything it needs comes in as arguments (conventions 12); the work folder is removed
  * whatever happens.
  */
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobSpec, TranscodeOutput } from '../src/contract.ts';
 import { VcsError, vcsError } from '../src/errors.ts';
+import { folderBytes } from '../src/files.ts';
 import type { Logger } from '../src/log.ts';
 import type { Step } from '../src/steps.ts';
 import { buildLadderArgs, buildPosterArgs } from './ffmpeg-args.ts';
 import { detectScan } from './interlace.ts';
 import { planEncode, posterSize, type EncodePlan } from './ladder.ts';
 import { interpretProbe, probeArgs, probeFailure, type SourceInfo } from './probe.ts';
-import { describeFailure, progressSeconds, runProcess, stderrSummary } from './process.ts';
+import { describeFailure, progressSeconds, runProcess, stderrSummary, throwIfKilled } from './process.ts';
 import type { ProgressSink } from './progress.ts';
 import { publishPackage } from './publish.ts';
 import { renderMasterPlaylist } from './playlist.ts';
@@ -147,7 +148,9 @@ async function obtainSource(job: JobSpec, deps: TranscodeDeps, dest: string): Pr
 }
 
 async function probe(ffprobe: string, input: string, signal: AbortSignal): Promise<SourceInfo> {
-  const { code, stdout, stderr } = await runProcess(ffprobe, probeArgs(input), { signal, collectStdout: true });
+  const res = await runProcess(ffprobe, probeArgs(input), { signal, collectStdout: true });
+  throwIfKilled(ffprobe, res);
+  const { code, stdout, stderr } = res;
   if (code !== 0) throw probeFailure(stderr);
   try {
     return interpretProbe(JSON.parse(stdout));
@@ -163,17 +166,10 @@ async function makePoster(job: JobSpec, deps: TranscodeDeps, input: string, sour
   for (const atSeconds of [source.durationSeconds * 0.1, 0]) {
     const args = buildPosterArgs({ input, output, atSeconds, size, quality: job.ladder.poster.quality, plan });
     const res = await runProcess(deps.ffmpeg, args, { signal: deps.signal, nice: 10 });
+    throwIfKilled(deps.ffmpeg, res);
     const bytes = await stat(output).then((s) => s.size, () => 0);
     if (res.code === 0 && bytes > 0) return bytes;
     deps.log.warn({ atSeconds, ffmpeg: stderrSummary(res.stderr) }, 'poster frame not found, trying the first frame');
   }
   throw vcsError('VCS_ERR_SOURCE_UNREADABLE', 'no frame of the source could be decoded for the poster');
-}
-
-async function folderBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
-  }
-  return total;
 }

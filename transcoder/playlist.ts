@@ -1,8 +1,8 @@
 /**
  * HLS playlists: reading the media playlists ffmpeg wrote, measuring bit rates from the segment
- * files, and writing the master playlist ourselves (DESIGN 3.4). ffmpeg 5.1's own master states
+ * files, and writing the master playlist ourselves (docs/adr/0002). ffmpeg 5.1's own master states
  * nominal rates ((maxrate + audio) × 1.1): medium and low overstated ~2x, short clips understated
- * (LADDER-NOTES §4), so players would pick the wrong variant.
+ * (docs/adr/0002), so players would pick the wrong variant.
  */
 import * as HLS from 'hls-parser';
 

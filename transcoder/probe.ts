@@ -8,7 +8,7 @@ import { vcsError } from '../src/errors.ts';
 /**
  * Demuxers an upload may use. Playlists and scripts (hls, concat, dash), images and bare audio
  * demuxers are not on it, so a playlist dressed up as a video is refused before it can make
- * FFmpeg open another file (LADDER-NOTES §7). `mov` covers mp4/m4v/3gp, `matroska` covers webm.
+ * FFmpeg open another file (docs/adr/0003). `mov` covers mp4/m4v/3gp, `matroska` covers webm.
  */
 export const ALLOWED_DEMUXERS = 'mov,matroska,avi,mpegts,mpeg,flv,asf,ogg,mxf';
 

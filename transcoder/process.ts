@@ -100,6 +100,16 @@ export function describeFailure(bin: string, result: Pick<RunResult, 'code' | 's
   return `${name} failed (exit ${result.code})${detail || ' with no error output'}`;
 }
 
+/**
+ * Throws a retryable VCS_ERR_FFMPEG_FAILED when the process was killed by a signal from outside
+ * (the out-of-memory killer, an operator): that says nothing about the source, so it must never
+ * be read as "the source is unreadable" (permanent). Our own cancellation never gets here
+ * (runProcess rejects with the cancellation instead).
+ */
+export function throwIfKilled(bin: string, result: Pick<RunResult, 'code' | 'signal' | 'stderr'>): void {
+  if (result.signal) throw vcsError('VCS_ERR_FFMPEG_FAILED', describeFailure(bin, result));
+}
+
 /** ffmpeg's -progress key=value lines → seconds of output written (or null for other keys). */
 export function progressSeconds(line: string): number | null {
   const m = /^out_time_(us|ms)=(\d+)$/.exec(line.trim());

@@ -1,6 +1,6 @@
 /**
  * Progress reporting: to the log, and best-effort POSTs to VCS_PROGRESS_URL at every step change
- * and at most every 2 s in between (DESIGN 3.2). Losing progress never fails a job.
+ * and at most every 2 s in between (docs/adr/0005). Losing progress never fails a job.
  */
 import type { ProgressReport } from '../src/contract.ts';
 import type { Logger } from '../src/log.ts';

@@ -1,5 +1,5 @@
 /**
- * Atomic publication (DESIGN 3.3): the package is complete and checked in a staging folder on the
+ * Atomic publication (docs/adr/0004): the package is complete and checked in a staging folder on the
  * same filesystem, then swapped in with two renames. A player sees the old package or the new one,
  * never a mix; between the two renames (microseconds) the folder is briefly absent and a request
  * answers 404, which players retry. A re-compression keeps the old package until the new one is

@@ -1,5 +1,5 @@
 /**
- * The package checks itself before it is published (DESIGN 3.3): every playlist parses and is a
+ * The package checks itself before it is published (docs/adr/0004): every playlist parses and is a
  * complete VOD playlist, every segment exists, renditions cut their segments at the same instants,
  * sampled segments start on a keyframe at the same time in every rendition, and the covered
  * duration matches the source. A package that fails is not published.
@@ -11,7 +11,7 @@ import { vcsError } from '../src/errors.ts';
 import { segmentCodecs } from './codecs.ts';
 import type { EncodePlan, PlannedRendition } from './ladder.ts';
 import { averageBitrate, parseMasterPlaylist, parseMediaPlaylist, peakBitrate, type MediaPlaylistInfo } from './playlist.ts';
-import { runProcess } from './process.ts';
+import { runProcess, throwIfKilled } from './process.ts';
 
 export interface MeasuredRendition {
   planned: PlannedRendition;
@@ -118,7 +118,9 @@ export function segmentProbeArgs(file: string): string[] {
 }
 
 async function firstVideoFrame(ffprobe: string, file: string, signal: AbortSignal): Promise<FirstFrame> {
-  const { code, stdout, stderr } = await runProcess(ffprobe, segmentProbeArgs(file), { signal, collectStdout: true });
+  const res = await runProcess(ffprobe, segmentProbeArgs(file), { signal, collectStdout: true });
+  throwIfKilled(ffprobe, res);
+  const { code, stdout, stderr } = res;
   if (code !== 0) throw fail(`ffprobe cannot read ${path.basename(path.dirname(file))}/${path.basename(file)}: ${stderr.trim().slice(0, 200)}`);
   const json = JSON.parse(stdout) as {
     frames?: { key_frame?: number; pict_type?: string; pts_time?: string; width?: number; height?: number; pix_fmt?: string }[];

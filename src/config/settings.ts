@@ -4,7 +4,7 @@
  * `vcs config`, redacted in logs, never passed to a child process or a Job), whether it travels to
  * the transcoder in its environment (`transcoder`), and whether anything reads it yet
  * (`notUsedYet`). `.env.example` and the README's settings table are rendered from this table
- * (src/config/render.ts). The keys are the environment variable names.
+ * (src/reference.ts). The keys are the environment variable names.
  */
 import path from 'node:path';
 import {

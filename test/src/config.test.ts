@@ -18,7 +18,8 @@ import {
   transcoderSettingsEnvironment,
   unusedSettingsGiven,
 } from '../../src/config.ts';
-import { renderEnvExample, renderSettingsTable } from '../../src/reference.ts';
+import { ERRORS } from '../../src/errors.ts';
+import { renderEnvExample, renderErrorTable, renderSettingsTable } from '../../src/reference.ts';
 import { REDACT_PATHS } from '../../src/log.ts';
 import { ROOT } from '../support/vcs.ts';
 import { runVcs } from '../support/vcs.ts';
@@ -94,6 +95,14 @@ test('the README settings table is rendered from the settings table (npm run doc
   const table = /<!-- settings:start -->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme)?.[1];
   assert.ok(table, 'README has the settings markers');
   assert.fixture(table!, renderSettingsTable());
+});
+
+test('the README error-code table is rendered from the error catalogue (npm run docs)', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const table = /<!-- errors:start -->\n([\s\S]*?)\n<!-- errors:end -->/.exec(readme)?.[1];
+  assert.ok(table, 'README has the errors markers');
+  assert.fixture(table!, renderErrorTable());
+  for (const code of Object.keys(ERRORS)) assert.match(table!, `| \`${code}\` |`, code);
 });
 
 test('rendered documentation: literal defaults as they parse, derived ones by their rule, never "undefined"', () => {

@@ -65,4 +65,23 @@ test('vcs transcode: an encode killed by SIGKILL fails as retryable with the cau
   assert.equal((await readdir(path.join(tmp, 'hls'))).filter((n) => n.startsWith('.')), [], 'no work files left');
 });
 
+test('vcs transcode: an ffprobe or a poster run killed from outside is retryable, never "the source is unreadable"', async () => {
+  const clip = await makeClip(path.join(tmp, 'clip-probe.mp4'), { width: 320, height: 240, seconds: 2 });
+  const cases: [what: string, env: Record<string, string>, step: string][] = [];
+  const probe = path.join(tmp, 'ffprobe-killed');
+  await writeFile(probe, '#!/bin/sh\nkill -KILL $$\n', { mode: 0o755 });
+  cases.push(['ffprobe', { FFPROBE_PATH: probe }, 'probing']);
+  // ffmpeg, except that the poster run (the only one writing image2) dies.
+  const poster = path.join(tmp, 'ffmpeg-poster-killed');
+  await writeFile(poster, '#!/bin/sh\ncase " $* " in *" -f image2 "*) kill -KILL $$ ;; esac\nexec ffmpeg "$@"\n', { mode: 0o755 });
+  cases.push(['poster', { FFMPEG_PATH: poster, FFPROBE_PATH: 'ffprobe' }, 'creating_poster']);
+  for (const [what, env, step] of cases) {
+    const run = await runVcs(['transcode', '--source', clip, '--output', path.join(tmp, 'hls', `killed-${what}`)], { STORAGE_PATH: path.join(tmp, 'storage'), VIDEO_PRESET: 'veryfast', ...env });
+    const result = resultOf(run);
+    assert.equal([result.error.code, result.error.step, result.error.permanent], ['VCS_ERR_FFMPEG_FAILED', step, false], what);
+    assert.match(result.error.message, /was killed by SIGKILL \(out of memory\?/, what);
+    assert.is(run.code, EXIT.retryable, what);
+  }
+});
+
 test.run();
