@@ -13,7 +13,6 @@
  * finds those runs lost (interrupted, not counted as retries) and runs them again. Nothing is
  * published half-done, because a package only ever appears by an atomic rename after its self-check.
  */
-import path from 'node:path';
 import { systemEnvironment, transcoderSettingsEnvironment, type Env, type Settings } from '../config.ts';
 import type { Controller } from '../controller/controller.ts';
 import { createLocalRunner } from '../controller/local-runner.ts';
@@ -23,7 +22,7 @@ import type { WorkerPort } from '../gateway/ports.ts';
 import type { Listening } from '../http/listen.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
-import { runsDir } from '../volume/layout.ts';
+import { runsDir, workRoot } from '../volume/layout.ts';
 import {
   controllerParts,
   ensureFolders,
@@ -110,7 +109,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
   controller.start();
   const stopCleanup = scheduleTempCleanup(settings, runner, log);
   log.info(
-    { port: settings.PORT, bind: settings.BIND_ADDRESS, internalPort: settings.INTERNAL_PORT, publicUrl: settings.PUBLIC_URL, store: storeLabel(settings), hls: settings.HLS_PATH, workDir: path.join(settings.TEMP_PATH, 'work') },
+    { port: settings.PORT, bind: settings.BIND_ADDRESS, internalPort: settings.INTERNAL_PORT, publicUrl: settings.PUBLIC_URL, store: storeLabel(settings), hls: settings.HLS_PATH, workDir: workRoot(settings.TEMP_PATH) },
     'service started',
   );
 
