@@ -3,8 +3,9 @@
  *  1. 10,000 pending videos in the embedded SQLite store: time and heap of one pass's store
  *     queries and of reconcile(), against the same pass over 10 pending videos (baseline).
  *  2. Start latency with the default settings: from `enqueue` (store write + poke, as POST /api/jobs
- *     or an in-process enqueue does) to the transcoder process running its own code (its first log
- *     line), median of N, against the bare cost of spawning `node` (baseline).
+ *     or an in-process enqueue does) to the transcoder process — the compiled build, as deployed —
+ *     running its own code (its first log line), median of N, against the bare cost of spawning
+ *     `node -e` until its first output (baseline). Target: median under 250 ms, 2.5x the baseline.
  * Usage: npm run bench:controller [-- --videos 10000 --starts 15]
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +22,7 @@ import { createLocalRunner } from '../src/controller/local-runner.ts';
 import { reconcile } from '../src/controller/reconcile.ts';
 import { createSqliteStore } from '../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../src/jobs/store.ts';
-import { VCS_BIN } from '../src/roots/wiring.ts';
+import { BUILT_VCS } from './built.ts';
 
 const { values } = parseArgs({ options: { videos: { type: 'string', default: '10000' }, starts: { type: 'string', default: '15' } } });
 const settings = loadConfig({});
@@ -96,7 +97,7 @@ async function startLatency(n: number): Promise<number[]> {
   let firstLine: (() => void) | null = null;
   const volume = { hlsPath: path.join(dir, 'hls'), tempPath: path.join(dir, 'temp') };
   const runner = createLocalRunner({
-    command: { bin: process.execPath, args: [VCS_BIN, 'transcode'] },
+    command: { bin: process.execPath, args: [BUILT_VCS, 'transcode'] },
     baseEnv: { ...systemEnvironment(readEnvironment()), ...transcoderSettingsEnvironment(settings, 'local') },
     runsDir: path.join(dir, 'runs'),
     maxRunning: settings.MAX_CONCURRENT_JOBS,
@@ -135,6 +136,10 @@ async function startLatency(n: number): Promise<number[]> {
   return latencies;
 }
 
+// Start latency first, in a fresh process: after the 10,000-video pass benchmark the heap is large,
+// and every spawn (the baseline's and the transcoder's) pays for copying its page tables.
+const baseline = await spawnBaseline(10);
+const latencies = await startLatency(Number(values.starts));
 const videos = Number(values.videos);
 const big = await passBenchmark(videos);
 const small = await passBenchmark(10);
@@ -143,8 +148,6 @@ console.log(`  ${videos} pending: store queries ${big.pass.queries.toFixed(3)} m
 console.log(`  10 pending (baseline): ${small.pass.total.toFixed(3)} ms   ratio ${(big.pass.total / small.pass.total).toFixed(2)}x`);
 console.log(`  worst case, reading and ordering all ${videos} pending at once: listPending ${big.allMs.toFixed(1)} ms + reconcile ${big.reconcileAllMs.toFixed(1)} ms`);
 console.log(`  (filling the store: ${(big.fillMs / videos).toFixed(3)} ms per insert)`);
-const baseline = await spawnBaseline(10);
-const latencies = await startLatency(Number(values.starts));
 console.log(`Start latency, enqueue → transcoder running (default settings, ${latencies.length} starts):`);
-console.log(`  median ${median(latencies).toFixed(0)} ms, min ${Math.min(...latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms  (target < 1000 ms)`);
-console.log(`  bare node spawn (baseline): ${baseline.toFixed(0)} ms   ratio ${(median(latencies) / baseline).toFixed(2)}x`);
+console.log(`  median ${median(latencies).toFixed(0)} ms, min ${Math.min(...latencies).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms  (target < 250 ms)`);
+console.log(`  bare node -e spawn (baseline): ${baseline.toFixed(0)} ms   ratio ${(median(latencies) / baseline).toFixed(2)}x  (target ≤ 2.5x)`);

@@ -30,6 +30,7 @@ import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { ensureFolders, openStore, publicApp } from '../src/roots/wiring.ts';
 import { bigSegment, makePackage } from './gateway/hls-package.ts';
+import { BUILT_VCS } from './built.ts';
 import { ensureTools, startNginx } from './gateway/tools.ts';
 import { wrk, type WrkResult } from './gateway/wrk.ts';
 
@@ -85,7 +86,7 @@ async function listenLocal(app: Koa) {
 /** `vcs gateway` itself with one worker process per CPU (GATEWAY_WORKERS=0), as deployed. */
 async function startGatewayCommand(settings: Settings) {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.resolve(import.meta.dirname, '../bin/vcs.js'), 'gateway'], {
+  const child = spawn(process.execPath, [BUILT_VCS, 'gateway'], {
     env: { ...process.env, STORAGE_PATH: settings.STORAGE_PATH, PORT: String(port), INTERNAL_PORT: String(await freePort()), GATEWAY_WORKERS: '0', HLS_RATE_LIMIT: '0', LOG_LEVEL: settings.LOG_LEVEL },
     stdio: 'ignore',
   });

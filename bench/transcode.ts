@@ -17,6 +17,7 @@ import { loadConfig } from '../src/config.ts';
 import { buildLadderArgs } from '../transcoder/ffmpeg-args.ts';
 import { planEncode } from '../transcoder/ladder.ts';
 import { hardenedInput } from '../transcoder/probe.ts';
+import { BUILT_VCS } from './built.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -60,7 +61,7 @@ const designs: Record<string, () => Promise<number>> = {
   pipeline: async () => {
     const out = path.join(work, 'pipeline');
     await rm(out, { recursive: true, force: true });
-    return time(process.execPath, [path.join(root, 'bin/vcs.js'), 'transcode', '--source', source, '--output', out]);
+    return time(process.execPath, [BUILT_VCS, 'transcode', '--source', source, '--output', out]);
   },
   single: async () => {
     const out = path.join(work, 'single');

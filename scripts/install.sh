@@ -33,3 +33,6 @@ for tool in python3 make g++; do
 done
 
 if [ -f package-lock.json ]; then npm ci --no-fund --no-audit; else npm install --no-fund --no-audit; fi
+
+# The compiled build (dist/) that `vcs`, `npm start` and every transcoder run.
+npm run build --silent

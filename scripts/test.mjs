@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs every test file (uvu) in its own Node process, one after another, and ends with the
-// line "N passed, N failed". A file that crashes counts as failed. Usage: npm test [-- pattern]
-import { spawn } from 'node:child_process';
+// Type-checks the project (tsc --noEmit, counted as one test), then runs every test file (uvu) in
+// its own Node process, one after another, and ends with the line "N passed, N failed". A file
+// that crashes counts as failed. Usage: npm test [-- pattern] (a pattern skips the type check)
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -25,6 +26,22 @@ let failed = 0;
 let skipped = 0;
 const broken = [];
 const started = Date.now();
+
+// Type checking is part of the suite: a type error fails it like a failing test (reported as one).
+if (!pattern) {
+  const t0 = Date.now();
+  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(root, 'tsconfig.json')], { cwd: root, encoding: 'utf8' });
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  if (tsc.status === 0) {
+    passed += 1;
+    console.log(`--- tsc --noEmit: no type errors, ${seconds} s`);
+  } else {
+    failed += 1;
+    broken.push('tsc --noEmit (type errors)');
+    process.stdout.write(tsc.stdout + tsc.stderr);
+    console.log(`--- tsc --noEmit: type errors, ${seconds} s`);
+  }
+}
 
 for (const file of files) {
   const rel = path.relative(root, file);

@@ -2,7 +2,8 @@
  * The `vcs` command: yargs wiring only (conventions 1). Each command loads and validates the
  * configuration once, builds what it needs and hands over.
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
+import type { TranscodeCommand } from '../transcoder/main.ts';
 import { ConfigError, loadConfig, printableSettings, readEnvironment, type Env, type Settings } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 
@@ -47,7 +48,18 @@ async function runDaemon(log: Logger, what: string, start: () => Promise<{ close
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-export function buildCli(argv: string[], env: Env): Argv {
+/** `vcs transcode`: from options, or (none given) the job contract's environment. */
+async function transcodeCommand(cmd: TranscodeCommand, env: Env): Promise<void> {
+  const settings = settingsOrExit(env);
+  const { runTranscoder } = await import('../transcoder/main.ts');
+  // Logs on stderr, the result JSON alone on stdout, so scripts can pipe it.
+  const log = createLogger(settings, { name: 'transcoder', destination: 2 });
+  process.stdout.on('error', () => undefined); // a closed reader must not stop the cleanup
+  process.exitCode = await runTranscoder(cmd, settings, env, log, (text) => process.stdout.write(text));
+}
+
+/** The commands, on a yargs instance made by `yargs` (the package's default export). */
+export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: Env): Argv {
   return yargs(argv)
     .scriptName('vcs')
     .usage('$0 <command> [options]\n\nVideo compression service: pending videos in, self-checked HLS packages out.')
@@ -61,20 +73,7 @@ export function buildCli(argv: string[], env: Env): Argv {
           .option('id', { type: 'number', describe: 'video id (wp_post_id), for logs and the manifest' })
           .option('work-dir', { type: 'string', describe: 'download and staging folder (default: beside --output)' })
           .option('result', { type: 'string', describe: 'also write the result JSON to this file' }),
-      async (args) => {
-        const settings = settingsOrExit(env);
-        const { runTranscoder } = await import('../transcoder/main.ts');
-        // Logs on stderr, the result JSON alone on stdout, so scripts can pipe it.
-        const log = createLogger(settings, { name: 'transcoder', destination: 2 });
-        process.stdout.on('error', () => undefined); // a closed reader must not stop the cleanup
-        process.exitCode = await runTranscoder(
-          { source: args.source, output: args.output, id: args.id, workDir: args.workDir, result: args.result },
-          settings,
-          env,
-          log,
-          (text) => process.stdout.write(text),
-        );
-      },
+      (args) => transcodeCommand({ source: args.source, output: args.output, id: args.id, workDir: args.workDir, result: args.result }, env),
     )
     .command('serve', 'Run the whole service in one process: controller, local runner, API, health, HLS files; metrics on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);
@@ -192,5 +191,11 @@ export function buildCli(argv: string[], env: Env): Argv {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildCli(argv, readEnvironment()).parseAsync();
+  const env = readEnvironment();
+  // A transcoder run — a local child or a Job pod — is `vcs transcode` with its job in the
+  // environment: it needs no argument parser, and loading yargs alone takes ~150 ms, most of the
+  // time from a video being started to its transcoder running.
+  if (argv.length === 1 && argv[0] === 'transcode') return transcodeCommand({}, env);
+  const { default: yargs } = await import('yargs');
+  await buildCli(yargs, argv, env).parseAsync();
 }

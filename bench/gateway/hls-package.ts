@@ -7,9 +7,9 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { makeClip } from '../../test/support/media.ts';
+import { BUILT_VCS } from '../built.ts';
 
 const run = promisify(execFile);
-const VCS_BIN = path.resolve(import.meta.dirname, '../../bin/vcs.js');
 
 export const BIG_SEGMENT_MIN_BYTES = 3 * 1024 * 1024;
 const BIG_SEGMENT_MAX_BYTES = 4.5 * 1024 * 1024;
@@ -18,7 +18,7 @@ const TS_PACKET_BYTES = 188;
 
 export async function makePackage(work: string, packageDir: string): Promise<void> {
   const clip = await makeClip(path.join(work, 'clip.mp4'), { width: 1280, height: 720, seconds: 12, audio: 2 });
-  await run(process.execPath, [VCS_BIN, 'transcode', '--source', clip, '--output', packageDir, '--id', '101'], { maxBuffer: 16 << 20 });
+  await run(process.execPath, [BUILT_VCS, 'transcode', '--source', clip, '--output', packageDir, '--id', '101'], { maxBuffer: 16 << 20 });
 }
 
 /**

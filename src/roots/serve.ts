@@ -37,7 +37,7 @@ import {
   scheduleTempCleanup,
   storeLabel,
   sweepOrphanWork,
-  VCS_BIN,
+  vcsCommand,
   warnUnusedSettings,
 } from './wiring.ts';
 
@@ -77,7 +77,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
   const { metrics, store } = instrumented(rawStore, { worker: () => controller.status(), storage: () => health.storage(), ffmpeg: () => health.ffmpeg() }, settings);
   const health = await healthOf(settings, store, () => controller.status());
   const runner = createLocalRunner({
-    command: { bin: process.execPath, args: [VCS_BIN, 'transcode'] },
+    command: vcsCommand('transcode'),
     baseEnv: {
       ...systemEnvironment(env),
       ...transcoderSettingsEnvironment(settings, 'local'),

@@ -4,6 +4,7 @@
  * peers built from these pieces, each turning the settings into the options of the parts below
  * and passing them down (conventions 12). Nothing below this layer reads the settings object whole.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { unusedSettingsGiven, type Env, type Settings } from '../config.ts';
@@ -32,10 +33,27 @@ import { removeOrphanWork, sweepTemp } from '../volume/cleanup.ts';
 import type { VolumePaths } from '../volume/layout.ts';
 import type Koa from 'koa';
 
-export const VCS_BIN = path.resolve(import.meta.dirname, '../../bin/vcs.js');
+/** Whether this is the compiled build (dist/, plain node) or the sources (run through tsx, as the tests do). */
+const COMPILED = path.extname(import.meta.filename) === '.js';
+
+/** The `vcs` entry beside these modules: dist/bin/vcs.js when compiled, bin/vcs.ts in the sources. */
+export const VCS_BIN = path.resolve(import.meta.dirname, '../../bin', `vcs${path.extname(import.meta.filename)}`);
+
+/** How to run `vcs <args>` as a child of this process, the way this process itself runs. */
+export function vcsCommand(...args: string[]): { bin: string; args: string[] } {
+  return { bin: process.execPath, args: [...(COMPILED ? [] : ['--import', 'tsx']), VCS_BIN, ...args] };
+}
+
+/** The folder of the nearest package.json above these modules (the repository, or the installed package). */
+function packageRoot(): string {
+  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+  }
+}
 
 export async function packageVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(await readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

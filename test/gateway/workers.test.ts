@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { workerCount } from '../../src/gateway/workers.ts';
 import { freePort, waitFor } from '../support/service.ts';
-import { VCS_BIN } from '../support/vcs.ts';
+import { VCS } from '../support/vcs.ts';
 
 test('GATEWAY_WORKERS: 0 means one per CPU', () => {
   assert.is(workerCount(0), os.availableParallelism());
@@ -21,7 +21,7 @@ test('vcs gateway with 2 workers serves on one port, adds up their metrics, repl
   const internal = await freePort();
   await mkdir(path.join(dir, 'hls', '1'), { recursive: true });
   await writeFile(path.join(dir, 'hls', '1', 'master.m3u8'), '#EXTM3U\n');
-  const child = spawn(process.execPath, [VCS_BIN, 'gateway'], {
+  const child = spawn(VCS[0], [...VCS.slice(1), 'gateway'], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), INTERNAL_PORT: String(internal), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0', API_KEY: KEY },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

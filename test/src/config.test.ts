@@ -214,7 +214,7 @@ function commandsOf(y: Argv): { name: string; description: string | false; subco
 const unwrapped = (text: string) => text.replace(/\s+/g, ' ');
 
 test('vcs --help lists every command of the CLI, and each group’s help its subcommands, with their descriptions', async () => {
-  const commands = commandsOf(buildCli([], {}));
+  const commands = commandsOf(buildCli(yargs, [], {}));
   assert.ok(commands.some((c) => c.subcommands.length > 0), 'the groups’ subcommands are found');
   const run = await runVcs(['--help']);
   assert.is(run.code, 0);

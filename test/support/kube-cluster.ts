@@ -4,7 +4,7 @@
  *
  * - a new Job gets a pod (`<job>-<5 chars>`, the template's labels plus batch.kubernetes.io/job-name
  *   and controller-uid, an ownerReference), whose container command runs as a local process: the
- *   command's first word mapped (`vcs` → node bin/vcs.js), the container env passed through, the
+ *   command's first word mapped (`vcs` → node --import tsx bin/vcs.ts), the container env passed through, the
  *   PVC's mountPath mapped to a local folder and /dev/termination-log to a file per pod;
  * - when the process ends, the pod is Succeeded/Failed with `state.terminated` {exitCode, message}:
  *   the termination file, or with FallbackToLogsOnError and an empty file, the end of its output;

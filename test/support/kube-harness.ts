@@ -12,7 +12,7 @@ import { startKubeApi, type FakeKubeApi } from './kube-api-server.ts';
 import { startCluster, type SimulatedCluster } from './kube-cluster.ts';
 import { freePort, openStoreFile, waitFor } from './service.ts';
 import { startServer, type TestServer } from './http-server.ts';
-import { spawnVcs, VCS_BIN } from './vcs.ts';
+import { spawnVcs, VCS } from './vcs.ts';
 
 export const NAMESPACE = 'video';
 export const PVC = 'vcs-media';
@@ -54,7 +54,7 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
     api,
     namespace: NAMESPACE,
     volumes: { [PVC]: storage },
-    commands: { vcs: [process.execPath, VCS_BIN] },
+    commands: { vcs: [...VCS] },
     baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' },
     podsDir: path.join(tmp, 'pods'),
   });

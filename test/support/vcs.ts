@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const VCS_BIN = path.join(ROOT, 'bin/vcs.js');
+export const VCS_BIN = path.join(ROOT, 'bin/vcs.ts');
+/** `node` and its arguments that run the `vcs` sources (through tsx), as the tests do. */
+export const VCS = [process.execPath, '--import', 'tsx', VCS_BIN] as const;
 
 export interface VcsRun {
   code: number | null;
@@ -14,7 +16,7 @@ export interface VcsRun {
 
 export function runVcs(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; onSpawn?: (pid: number) => void } = {}): Promise<VcsRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VCS_BIN, ...args], {
+    const child = spawn(VCS[0], [...VCS.slice(1), ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,7 +54,7 @@ export interface VcsDaemon {
  * whole group at once as systemd, a container runtime or the OOM killer of a cgroup would.
  */
 export function spawnVcs(command: string, env: Record<string, string>, opts: { group?: boolean } = {}): VcsDaemon {
-  const child = spawn(process.execPath, [VCS_BIN, command], {
+  const child = spawn(VCS[0], [...VCS.slice(1), command], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
