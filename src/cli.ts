@@ -30,8 +30,9 @@ async function runDaemon(log: Logger, what: string, start: () => Promise<{ close
   } catch (err) {
     log.fatal({ err: (err as Error).message }, `${what} could not start`);
     log.flush();
-    process.exitCode = 1;
-    return;
+    // Exit now: whatever started before the failure (a store, a cluster worker's IPC channel)
+    // would keep a half-started process alive.
+    process.exit(1);
   }
   let closing = false;
   const shutdown = (signal: string) => {
@@ -191,11 +192,11 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const env = readEnvironment();
   // A transcoder run — a local child or a Job pod — is `vcs transcode` with its job in the
-  // environment: it needs no argument parser, and loading yargs alone takes ~150 ms, most of the
-  // time from a video being started to its transcoder running.
-  if (argv.length === 1 && argv[0] === 'transcode') return transcodeCommand({}, env);
+  // environment: it needs no argument parser (loading yargs alone takes ~150 ms, most of the time
+  // from a video being started to its transcoder running), and it reads no .env: its settings are
+  // exactly what its runner passed, never what a .env in the service's folder holds (secrets).
+  if (argv.length === 1 && argv[0] === 'transcode') return transcodeCommand({}, readEnvironment({ dotenv: false }));
   const { default: yargs } = await import('yargs');
-  await buildCli(yargs, argv, env).parseAsync();
+  await buildCli(yargs, argv, readEnvironment()).parseAsync();
 }

@@ -93,9 +93,12 @@ function kubernetesChecks(c: Settings): string[] {
 
 /**
  * The process environment merged over `.env` in the working directory (the real environment wins,
- * as with dotenv). The only place `process.env` is read.
+ * as with dotenv); `dotenv: false` reads the process environment alone. The only place
+ * `process.env` is read.
  */
-export function readEnvironment(cwd = process.cwd()): Env {
+export function readEnvironment(opts: { cwd?: string; dotenv?: boolean } = {}): Env {
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.dotenv === false) return { ...process.env };
   let fromFile: Record<string, string> = {};
   try {
     fromFile = parseEnv(readFileSync(path.join(cwd, '.env'), 'utf8')) as Record<string, string>;

@@ -56,7 +56,7 @@ export const ERRORS = {
   VCS_ERR_RUN_FAILED: { status: 500, permanent: false, expose: true, describe: 'The transcoder run ended without a result of its own (could not start, crashed, the Job failed: deadline, back-off limit).' },
   VCS_ERR_RUN_LOST: {
     status: 500,
-    permanent: false,
+    permanent: true,
     expose: true,
     describe: 'The transcoder died with its service or node more often than MAX_RETRIES allows (often the out-of-memory killer); the video is not run again automatically.',
   },

@@ -51,11 +51,14 @@ async function startRun(ctx: ApplyContext, video: VideoJob, jobName: string): Pr
   }
 }
 
-/** Drops a finished run from the runner, and its work folder from the volume. */
+/**
+ * Drops a finished run: its work folder from the volume first, then the run from the runner — in
+ * that order, so a clean-up that fails leaves the run listed and the next pass tries again.
+ */
 async function forgetRun(ctx: ApplyContext, run: RunStatus): Promise<void> {
-  await ctx.runner.forget(run.jobName);
   const freed = await removeWorkFolder(workDir(ctx.volume.tempPath, run.jobName));
   if (freed > 0) ctx.log.info({ job: run.jobName, videoId: run.videoId, bytesFreed: freed }, 'work folder of a finished run removed');
+  await ctx.runner.forget(run.jobName);
 }
 
 const handlers: Handlers = {
@@ -76,12 +79,13 @@ const handlers: Handlers = {
   },
   async restart({ video, jobName, reason, counted }, ctx) {
     // started_at stays: PROCESSING_TIMEOUT bounds the whole stay in processing, restarts included.
+    // Compare-and-set: a video deleted (or failed) since this pass read it is not started again.
     const updated = await ctx.store.update(video.wp_post_id, {
       job_name: jobName,
       compression_step: 'queued',
       compression_progress: 0,
       ...(counted ? { retry_count: video.retry_count + 1 } : {}),
-    });
+    }, ['processing']);
     ctx.log.warn({ videoId: video.wp_post_id, job: jobName, reason, retryCount: updated.retry_count }, 'run restarted');
     await startRun(ctx, updated, jobName);
   },
@@ -117,13 +121,14 @@ const handlers: Handlers = {
     await ctx.runner.stop(run.jobName, reason);
   },
   async forget({ run }, ctx) {
-    await forgetRun(ctx, run);
     // A run of a video deleted with its files may have published after the gateway removed them.
+    // Checked before the run is forgotten: if this fails, the run stays and the next pass retries.
     const video = await ctx.store.get(run.videoId);
     if (video?.compression_status === 'deleted' && video.master_playlist_url === null) {
       const freed = await removePackage(ctx.volume.hlsPath, run.videoId);
       if (freed > 0) ctx.log.warn({ videoId: run.videoId, job: run.jobName, dir: packageDir(ctx.volume.hlsPath, run.videoId), bytesFreed: freed }, 'package published by a run of a deleted video removed');
     }
+    await forgetRun(ctx, run);
   },
 };
 

@@ -1,10 +1,10 @@
 /**
  * The controller loop: observe (store, then runner) → reconcile (pure) → apply. A pass runs every
  * WORKER_INTERVAL and soon after a poke (a run changed phase, the API queued something). Passes
- * never overlap, and pokes are coalesced: those during a pass make one more pass after it, and
- * pokes start passes at once only while a small budget lasts (POKE_BURST, one more every
- * `pokeGapMs`), so everyday pokes act at once while a flood of them costs a few passes per second
- * (each a handful of store reads), not one pass per poke.
+ * never overlap, and pokes are coalesced: those during a pass ask for one more pass after it, and
+ * every poke starts a pass at once only while a small budget lasts (POKE_BURST, one more every
+ * `pokeGapMs`), so everyday pokes act at once while a flood of them — however long the passes take
+ * — costs a few passes per second (each a handful of store reads), not one pass per poke.
  */
 import type { Settings } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -134,24 +134,24 @@ export function createController(opts: ControllerOptions): Controller {
     if (actions.length) log.debug({ actions: actions.map((a) => a.kind) }, 'pass applied');
   }
 
-  async function loop(): Promise<void> {
-    do {
-      again = false;
-      try {
-        await pass();
-      } catch (err) {
-        state.lastError = (err as Error).message;
-        state.status = stopped ? 'stopped' : 'idle';
-        // An unreachable runner (API server) is an expected state, not a bug: no stack trace.
-        if (err instanceof RunnerUnavailableError) log.warn({ err: err.message }, 'pass skipped: the runner cannot be reached; will try again');
-        else log.error({ err }, 'controller pass failed; will try again');
-      }
-    } while (again && !stopped);
+  async function safePass(): Promise<void> {
+    try {
+      await pass();
+    } catch (err) {
+      state.lastError = (err as Error).message;
+      state.status = stopped ? 'stopped' : 'idle';
+      // An unreachable runner (API server) is an expected state, not a bug: no stack trace.
+      if (err instanceof RunnerUnavailableError) log.warn({ err: err.message }, 'pass skipped: the runner cannot be reached; will try again');
+      else log.error({ err }, 'controller pass failed; will try again');
+    }
   }
 
   function runNow(): void {
-    inPass = loop().finally(() => {
+    again = false;
+    inPass = safePass().finally(() => {
       inPass = null;
+      // Pokes that came during the pass ask for one more, through the same budget as any poke.
+      if (again) poke();
     });
   }
 

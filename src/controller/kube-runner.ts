@@ -106,6 +106,29 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     return status;
   }
 
+  /**
+   * Pods still running whose Job is gone: a Job this (or a previous) controller deleted while its
+   * pod terminates. A restarted or new leader takes them up as stopping runs, so what such a pod
+   * still publishes is cleaned up once it has ended, as it would have been without the restart.
+   */
+  async function adoptStopping(): Promise<void> {
+    let pods: V1Pod[];
+    try {
+      pods = (await core.listNamespacedPod({ namespace, labelSelector: opts.labelSelector })).items;
+    } catch (err) {
+      throw unavailable('listing the pods', err);
+    }
+    const live = new Set(jobs.items().map((j) => j.metadata?.name ?? ''));
+    for (const pod of pods.filter(isLive)) {
+      const jobName = pod.metadata?.labels?.[JOB_NAME_LABEL] ?? '';
+      const parts = parseJobName(jobName);
+      if (!parts || live.has(jobName) || stopping.has(jobName)) continue;
+      const created = pod.metadata?.creationTimestamp;
+      stopping.set(jobName, { videoId: parts.videoId, startedAt: created ? new Date(created).getTime() : Date.now(), reason: 'its Job was deleted before this controller started' });
+      log.info({ job: jobName, pod: pod.metadata?.name }, 'pod of a deleted Job still running: watched until it ends');
+    }
+  }
+
   return {
     async start(job) {
       const body = opts.manifest(job);
@@ -175,6 +198,8 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     async sync() {
       jobs.start();
       await jobs.firstSync();
+      // Without it only the late clean-up of those runs is lost (a start-up purge covers packages).
+      await adoptStopping().catch((err: Error) => log.warn({ err: err.message }, 'pods of deleted Jobs not looked for'));
     },
 
     synced: () => jobs.synced(),

@@ -15,10 +15,11 @@
  *   processing is never retried or started. stop/forget act on runs, not videos: stale runs of a
  *   video are cleaned up in the same pass as its own action.
  * - The store is not trusted for order or uniqueness: lists are deduplicated and sorted here.
- * - A lost run, or a run that vanished (an orphan whose job_name names no run), is restarted as a
- *   new attempt that counts as a retry — unless a graceful shutdown interrupted it — and started_at
- *   is kept, so neither MAX_RETRIES nor PROCESSING_TIMEOUT can be escaped by dying. A counted loss
- *   past MAX_RETRIES fails the video (VCS_ERR_RUN_LOST), not retried automatically.
+ * - A lost run (the runner saw it die with its host) is restarted as a new attempt that counts as
+ *   a retry — unless a graceful shutdown interrupted it — and started_at is kept, so neither
+ *   MAX_RETRIES nor PROCESSING_TIMEOUT can be escaped by dying. A counted loss past MAX_RETRIES
+ *   fails the video (VCS_ERR_RUN_LOST). An orphan (no run found at all) is restarted uncounted:
+ *   nothing says it ever ran; PROCESSING_TIMEOUT still bounds it.
  */
 import type { ErrorCode } from '../errors.ts';
 import { isPermanentFailure } from '../jobs/failures.ts';
@@ -94,9 +95,9 @@ export function reconcile(obs: Observation, settings: ReconcileSettings): Action
 function decide(p: InFlight, settings: ReconcileSettings): Action | null {
   if (p.run) return onPhase[p.run.phase]({ ...p, run: p.run }, settings);
   if (p.timedOut) return timeout(p.video);
-  // A run that was started and vanished is a lost attempt; a video no run was ever started for is not.
-  if (p.video.job_name) return restartLost(p, `orphan: run ${p.video.job_name} not found`, true, settings);
-  return restart(p, 'orphan: no run was started', false);
+  // Not counted: nothing says the run ever ran (a start that failed half-way, a Job someone
+  // deleted). Runs that died with their host are reported lost by the runner, and those count.
+  return restart(p, p.video.job_name ? `orphan: run ${p.video.job_name} not found` : 'orphan: no run was started', false);
 }
 
 /** A processing video's current run, by phase (conventions 4: a missing phase fails to compile). */

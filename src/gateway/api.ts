@@ -44,11 +44,9 @@ const DELETE_ROUNDS = 5;
 
 const CLEARED_URLS = { master_playlist_url: null, poster_url: null, hls_high_url: null, hls_medium_url: null, hls_low_url: null };
 
-/** `limit` runs for every request an API route answers (router-level middleware). */
-export function apiRouter(deps: ApiDeps, limit: Middleware = (_ctx, next) => next()): Router {
+export function apiRouter(deps: ApiDeps): Router {
   const { store, now } = deps;
   const router = new Router({ prefix: '/api', sensitive: true });
-  router.use(limit);
   const iso = () => new Date(now()).toISOString();
   const poke = () => deps.worker?.poke();
 
@@ -140,11 +138,10 @@ export function apiRouter(deps: ApiDeps, limit: Middleware = (_ctx, next) => nex
     const video = await find(ctx.params.wp_post_id);
     const deleteFiles = booleanParam(ctx.query.delete_files, 'delete_files', true);
     const from = await markDeleted(video, deleteFiles);
-    let runStopped = true;
-    if (from === 'processing') {
-      poke();
-      runStopped = (await deps.worker?.waitForRunToStop(video.wp_post_id, RUN_STOP_WAIT_MS)) ?? false;
-    }
+    // With a controller in this process, wait for any run of the video (also one a concurrent
+    // DELETE or a timeout is already stopping); without one, only the status left tells.
+    poke();
+    const runStopped = deps.worker ? await deps.worker.waitForRunToStop(video.wp_post_id, RUN_STOP_WAIT_MS) : from !== 'processing';
     const freed = deleteFiles ? await removePackage(deps.hlsPath, video.wp_post_id) : 0;
     deps.log.info({ videoId: video.wp_post_id, key: ctx.state.keyFingerprint, deleteFiles, freed, from, runStopped }, 'video deleted');
     ctx.body = { success: true, deleted_files: deleteFiles, space_freed: formatBytes(freed), space_freed_bytes: freed, run_stopping: !runStopped };

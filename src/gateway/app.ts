@@ -3,10 +3,10 @@
  * `app.callback()` without a port. Order: errors and the access log, metrics, the HLS files
  * (behind their own limit), then health and the API (behind the API limit).
  *
- * Routing and limiting agree by construction: routers are case-sensitive (`/API/stats` is no
- * route), the API limit is the API router's own middleware (so every request an API route
- * answers was counted, whatever its spelling), and the HLS limit guards exactly the requests the
- * HLS file server answers. Internal routes (progress, pokes, metrics) are not on this app at all:
+ * Routing and limiting agree: the routers are case-sensitive and match the path as it was sent
+ * (`/API/stats` and `/%61pi/stats` are no route), and each limit guards exactly the prefix its
+ * router or file server answers under, spelt the same way — so every request an API route answers
+ * (405s and preflights included) is counted, before its body is read. Internal routes (progress, pokes, metrics) are not on this app at all:
  * they live on INTERNAL_PORT (src/http/internal.ts).
  */
 import { bodyParser } from '@koa/bodyparser';
@@ -57,7 +57,7 @@ function healthRouter(health: HealthReporter): Router {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.proxy.trust, maxIpsCount: deps.proxy.hops });
   const { log, limits } = deps;
-  const api = apiRouter(deps.api, rateLimit({ name: 'api', max: limits.apiMax, windowMs: limits.apiWindowMs }, log));
+  const api = apiRouter(deps.api);
   const health = healthRouter(deps.health);
 
   app.use(errorHandler(log));
@@ -66,6 +66,7 @@ export function createApp(deps: AppDeps): Koa {
   const hlsLimit = rateLimit({ name: 'hls', max: limits.hlsPerMinute, windowMs: 60_000 }, log);
   app.use(under(HLS_ROUTE, (ctx, next) => hlsLimit(ctx, () => deps.hls(ctx, next))));
   app.use(under(limits.adminPath, rateLimit({ name: 'dashboard', max: limits.dashboardPerHour, windowMs: 3_600_000 }, log)));
+  app.use(under('/api', rateLimit({ name: 'api', max: limits.apiMax, windowMs: limits.apiWindowMs }, log)));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
   app.use(health.routes());
   app.use(health.allowedMethods());

@@ -16,32 +16,51 @@ export const workerCount = (setting: number): number => (setting === 0 ? os.avai
 export const isClusterPrimary = (): boolean => cluster.isPrimary;
 
 export interface Workers {
-  /** Workers running now. */
+  /** Workers serving now (listening on the port). */
   alive(): number;
   /** Stops every worker (SIGTERM) and resolves once all have exited. */
   close(): Promise<void>;
 }
 
+/** A worker that dies sooner than this after it was started failed to start; its replacement waits. */
+const QUICK_DEATH_MS = 5000;
+/** The longest wait before replacing workers that keep failing to start (a store out of reach). */
+const MAX_RESTART_DELAY_MS = 30_000;
+
 /** In the primary of a multi-worker gateway: forks the workers and replaces one that dies. */
 export function superviseWorkers(count: number, log: Logger): Workers {
   let stopping = false;
-  for (let i = 0; i < count; i++) cluster.fork();
+  const serving = new Set<number>();
+  const startedAt = new Map<number, number>();
+  let quickDeaths = 0;
+  const fork = () => {
+    const worker = cluster.fork();
+    startedAt.set(worker.id, Date.now());
+  };
+  for (let i = 0; i < count; i++) fork();
+  cluster.on('listening', (worker) => serving.add(worker.id));
   cluster.on('exit', (worker, code, signal) => {
+    serving.delete(worker.id);
+    const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
+    startedAt.delete(worker.id);
     if (stopping) return;
-    log.error({ pid: worker.process.pid, code, signal }, 'gateway worker died; starting another');
-    cluster.fork();
+    // Back off while workers keep dying at start: a tight fork loop helps nobody.
+    quickDeaths = lived < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
+    const delay = quickDeaths === 0 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** (quickDeaths - 1));
+    log.error({ pid: worker.process.pid, code, signal, restartInMs: delay }, 'gateway worker died; starting another');
+    setTimeout(() => stopping || fork(), delay).unref();
   });
   const running = () => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
   log.info({ workers: count }, 'gateway workers started');
   return {
-    alive: () => running().length,
+    alive: () => serving.size,
     close() {
       stopping = true;
       const workers = running();
       return new Promise<void>((resolve) => {
         let left = workers.length;
         if (left === 0) return resolve();
-        for (const worker of workers!) {
+        for (const worker of workers) {
           worker!.once('exit', () => --left === 0 && resolve());
           worker!.process.kill('SIGTERM');
         }

@@ -24,7 +24,7 @@ import type { Settings } from '../config.ts';
 import { VcsError, vcsError } from '../errors.ts';
 import { checkPatch, STATUSES, type NewVideo, type Priority, type Status, type VideoJob } from './model.ts';
 import type { JobStore } from './store.ts';
-import { checkMove } from './transitions.ts';
+import { checkExpected, checkMove } from './transitions.ts';
 import { createAppwriteApi, detectFamily, type ApiFamily, type AppwriteApi, type AppwriteConnection, type AppwriteRow } from './appwrite/api.ts';
 import { decodeRow, encodePatch, fillIns, holdsPatch, newVideoRow } from './appwrite/codec.ts';
 import { classify, storeFailure, withRetries, type FailureKind, type RetryPolicy } from './appwrite/failures.ts';
@@ -246,10 +246,25 @@ export function createAppwriteStore(options: AppwriteStoreOptions): JobStore {
       }
     },
 
-    async update(wpPostId, patch) {
+    async update(wpPostId, patch, expect) {
       checkPatch(patch);
-      const row = await mustFind(wpPostId);
-      return write(wpPostId, row, { ...fillIns(row), ...encodePatch(patch) });
+      if (!expect) {
+        const row = await mustFind(wpPostId);
+        return write(wpPostId, row, { ...fillIns(row), ...encodePatch(patch) });
+      }
+      // Compare-and-set, like transition(): the write is refused when the row changed since the read.
+      for (let round = 1; ; round++) {
+        const row = await mustFind(wpPostId);
+        const job = decodeRow(row);
+        if (round > 1 && expect.includes(job.compression_status) && holdsPatch(job, patch)) return job;
+        checkExpected(wpPostId, job.compression_status, expect);
+        try {
+          return await write(wpPostId, row, { ...fillIns(row), ...encodePatch(patch) }, row.$updatedAt);
+        } catch (err) {
+          if (!isKind(err, 'conflict')) throw err;
+          if (round >= CAS_ROUNDS) throw vcsError('VCS_ERR_CONFLICT', `video ${wpPostId} kept changing while it was updated`, err);
+        }
+      }
     },
 
     async isPaused() {

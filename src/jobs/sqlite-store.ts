@@ -9,7 +9,7 @@ import { VcsError, vcsError } from '../errors.ts';
 import { checkPatch, newVideoJob, STATUSES, type NewVideo, type Status, type VideoJob, type VideoPatch } from './model.ts';
 import { COLUMNS, COLUMN_KINDS, openJobsDatabase } from './sqlite-schema.ts';
 import type { JobStore, ListQuery, SortField } from './store.ts';
-import { checkMove } from './transitions.ts';
+import { checkExpected, checkMove } from './transitions.ts';
 
 type Row = Record<string, unknown>;
 
@@ -230,11 +230,13 @@ export function createSqliteStore({ file, now }: { file: string; now: () => numb
         }).immediate();
       }),
 
-    update: (wpPostId, patch) =>
+    update: (wpPostId, patch, expect) =>
       use((sql, db) => {
         checkPatch(patch);
         return db.transaction(() => {
-          const next: VideoJob = { ...applyPatch(read(sql, wpPostId), patch), updated_at: timestamp() };
+          const job = read(sql, wpPostId);
+          checkExpected(wpPostId, job.compression_status, expect);
+          const next: VideoJob = { ...applyPatch(job, patch), updated_at: timestamp() };
           sql.write.run(encode(next));
           return next;
         }).immediate();

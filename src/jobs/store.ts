@@ -58,8 +58,12 @@ export interface JobStore {
    * VCS_ERR_CONFLICT. Throws VCS_ERR_NOT_FOUND for an unknown id.
    */
   transition(wpPostId: number, to: Status, patch?: VideoPatch, expect?: Status[]): Promise<VideoJob>;
-  /** Changes non-status fields (progress, step, job_name…). Throws VCS_ERR_NOT_FOUND for an unknown id. */
-  update(wpPostId: number, patch: VideoPatch): Promise<VideoJob>;
+  /**
+   * Changes non-status fields (progress, step, job_name…). Throws VCS_ERR_NOT_FOUND for an unknown
+   * id. When `expect` is given the current status must be one of it (compare-and-set), else
+   * VCS_ERR_CONFLICT and nothing is written.
+   */
+  update(wpPostId: number, patch: VideoPatch, expect?: Status[]): Promise<VideoJob>;
 
   /** The worker's paused flag, kept in the store so a separate gateway process can set it. */
   isPaused(): Promise<boolean>;

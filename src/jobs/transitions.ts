@@ -36,8 +36,13 @@ export function assertTransition(from: Status, to: Status): void {
  * (VCS_ERR_ILLEGAL_TRANSITION). Stores call it inside their read-check-write.
  */
 export function checkMove(wpPostId: number, current: Status, to: Status, expect?: readonly Status[]): void {
+  checkExpected(wpPostId, current, expect);
+  assertTransition(current, to);
+}
+
+/** Compare-and-set: throws VCS_ERR_CONFLICT unless `current` is one of `expect` (when given). */
+export function checkExpected(wpPostId: number, current: Status, expect?: readonly Status[]): void {
   if (expect && !expect.includes(current)) {
     throw vcsError('VCS_ERR_CONFLICT', `video ${wpPostId} is ${current}, expected ${expect.join(' or ')}`);
   }
-  assertTransition(current, to);
 }

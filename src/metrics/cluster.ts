@@ -18,8 +18,14 @@ export function shareWithPrimary(registry: Registry): void {
 export function clusterMetricsHandler(): Middleware {
   const aggregator = new AggregatorRegistry();
   return async (ctx) => {
-    const text = await aggregator.clusterMetrics();
-    ctx.set('Content-Type', aggregator.contentType);
-    ctx.body = text;
+    try {
+      const text = await aggregator.clusterMetrics();
+      ctx.set('Content-Type', aggregator.contentType);
+      ctx.body = text;
+    } catch (err) {
+      // A worker that does not answer (starting, stuck) makes prom-client give up after 5 s.
+      ctx.status = 503;
+      ctx.body = `metrics not available now: ${(err as Error).message}\n`;
+    }
   };
 }

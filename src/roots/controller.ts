@@ -5,8 +5,8 @@
  *
  * Every replica campaigns; only the leader lists Jobs, starts them and writes results. Becoming
  * leader: list the Jobs (adoption needs no more: the controller matches them to the videos by
- * job_name), remove the work folders no running Job owns, then start the loop and the hourly temp
- * cleanup. Losing the lease: `onLeadershipLost` — the CLI exits at once and the Deployment restarts
+ * job_name), remove the work folders no running Job owns and the packages of deleted videos, then
+ * start the loop and the hourly temp cleanup. Losing the lease: `onLeadershipLost` — the CLI exits at once and the Deployment restarts
  * the process as a standby. A graceful stop (SIGTERM) ends the loop and releases the Lease, so a
  * standby takes over without waiting; running Jobs go on and are adopted by the next leader.
  *
@@ -24,7 +24,7 @@ import { createProgressTokens } from '../controller/progress.ts';
 import type { Listening } from '../http/listen.ts';
 import { PROGRESS_ROUTE } from '../http/routes.ts';
 import type { Logger } from '../log.ts';
-import { controllerParts, ensureFolders, instrumented, listenInternal, openStore, scheduleTempCleanup, sweepOrphanWork, warnUnusedSettings } from './wiring.ts';
+import { controllerParts, ensureFolders, instrumented, listenInternal, openStore, scheduleTempCleanup, startUpCleanup, warnUnusedSettings } from './wiring.ts';
 
 export interface RunningController {
   internalServer: Listening;
@@ -74,15 +74,14 @@ export async function startController(settings: Settings, env: Env, log: Logger,
     retryPeriodMs: settings.LEADER_ELECTION_RETRY_PERIOD,
     log: log.child({ part: 'leader' }),
     onStartedLeading: () => {
-      void runner
-        .sync()
-        .then(() => sweepOrphanWork(runner, settings, log))
-        .then(() => {
-          if (!elector.isLeader() || closing) return;
-          running = true;
-          controller.start();
-          stopCleanup = scheduleTempCleanup(settings, runner, log);
-        });
+      void (async () => {
+        await runner.sync();
+        await startUpCleanup(runner, store, settings, log);
+        if (!elector.isLeader() || closing) return;
+        running = true;
+        controller.start();
+        stopCleanup = scheduleTempCleanup(settings, runner, log);
+      })().catch((err: Error) => log.error({ err }, 'could not start leading; a standby takes over when this process stops'));
     },
     onStoppedLeading: () => {
       running = false;

@@ -36,7 +36,7 @@ import {
   runningRuns,
   scheduleTempCleanup,
   storeLabel,
-  sweepOrphanWork,
+  startUpCleanup,
   vcsCommand,
   warnUnusedSettings,
 } from './wiring.ts';
@@ -92,7 +92,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     now,
   });
   await runner.recover();
-  await sweepOrphanWork(runner, settings, log);
+  await startUpCleanup(runner, store, settings, log);
   const internalUrl = `http://${localAddress(settings.INTERNAL_BIND_ADDRESS)}:${settings.INTERNAL_PORT}`;
   const { controller, progress } = controllerParts(settings, { store, runner, log, metrics, tokens: createProgressTokens(), progressUrl: internalUrl, podResults: false, now });
   const internalServer = await listenInternal(settings, {

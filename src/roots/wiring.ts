@@ -29,7 +29,7 @@ import { HLS_ROUTE } from '../jobs/urls.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics, type Metrics, type MetricsDeps } from '../metrics/metrics.ts';
 import { instrumentStore } from '../metrics/store.ts';
-import { removeOrphanWork, sweepTemp } from '../volume/cleanup.ts';
+import { removeOrphanWork, removePackage, sweepTemp } from '../volume/cleanup.ts';
 import type { VolumePaths } from '../volume/layout.ts';
 import type Koa from 'koa';
 
@@ -41,7 +41,8 @@ export const VCS_BIN = path.resolve(import.meta.dirname, '../../bin', `vcs${path
 
 /** How to run `vcs <args>` as a child of this process, the way this process itself runs. */
 export function vcsCommand(...args: string[]): { bin: string; args: string[] } {
-  return { bin: process.execPath, args: [...(COMPILED ? [] : ['--import', 'tsx']), VCS_BIN, ...args] };
+  // The sources need tsx (a development dependency: only the tests run them), found from here.
+  return { bin: process.execPath, args: [...(COMPILED ? [] : ['--import', import.meta.resolve('tsx')]), VCS_BIN, ...args] };
 }
 
 /** The folder of the nearest package.json above these modules (the repository, or the installed package). */
@@ -197,9 +198,48 @@ export async function runningRuns(runner: Runner): Promise<Set<string>> {
  * Once the runner knows its runs: removes the work folder of every run that is not running (a
  * lost run's download and staging; the runner already removed those it knew of).
  */
-export async function sweepOrphanWork(runner: Runner, settings: Pick<Settings, 'TEMP_PATH'>, log: Logger): Promise<void> {
-  const { removed, bytesFreed } = await removeOrphanWork(settings.TEMP_PATH, await runningRuns(runner));
+async function sweepOrphanWork(runner: Runner, settings: Pick<Settings, 'TEMP_PATH'>, log: Logger): Promise<void> {
+  const { removed, bytesFreed, failed } = await removeOrphanWork(settings.TEMP_PATH, await runningRuns(runner));
   if (removed.length) log.info({ removed: removed.map((p) => path.basename(p)), bytesFreed }, 'work folders no running run owns removed');
+  if (failed.length) log.warn({ failed: failed.map((p) => path.basename(p)) }, 'work folders that could not be removed now (the hourly cleanup tries again)');
+}
+
+/** Deleted videos looked at when a controller starts, most recently changed first. */
+const PURGE_SCAN_MAX = 10_000;
+
+/**
+ * Removes the packages of deleted videos (deleted with their files: URLs cleared). The gateway
+ * removed them at DELETE time and the controller removes what a stopping run publishes after; this
+ * catches what a run published while no controller watched (it died meanwhile), at start.
+ */
+export async function purgeDeletedPackages(store: JobStore, settings: Pick<Settings, 'HLS_PATH'>, log: Logger): Promise<void> {
+  let removed = 0;
+  let bytesFreed = 0;
+  for (let offset = 0; offset < PURGE_SCAN_MAX; offset += 100) {
+    const { jobs } = await store.list({ status: 'deleted', limit: 100, offset, sort: 'updated_at', order: 'desc' });
+    for (const video of jobs.filter((v) => v.master_playlist_url === null)) {
+      const freed = await removePackage(settings.HLS_PATH, video.wp_post_id);
+      if (freed > 0) {
+        removed += 1;
+        bytesFreed += freed;
+      }
+    }
+    if (jobs.length < 100) break;
+  }
+  if (removed) log.warn({ removed, bytesFreed }, 'packages of deleted videos removed');
+}
+
+/**
+ * What a controller cleans up when it starts, once its runner knows the runs: work folders nobody
+ * owns and packages of deleted videos. Best effort: a failure is logged, and the start goes on.
+ */
+export async function startUpCleanup(runner: Runner, store: JobStore, settings: Pick<Settings, 'TEMP_PATH' | 'HLS_PATH'>, log: Logger): Promise<void> {
+  for (const [what, work] of [
+    ['work folders', () => sweepOrphanWork(runner, settings, log)],
+    ['packages of deleted videos', () => purgeDeletedPackages(store, settings, log)],
+  ] as const) {
+    await work().catch((err: Error) => log.warn({ err: err.message }, `start-up clean-up of ${what} failed; the next start (or the hourly cleanup) tries again`));
+  }
 }
 
 /** The original plan's temp cleanup runs every hour. */

@@ -31,17 +31,27 @@ const list = async (dir: string, keep: (name: string) => boolean = () => true): 
 /** The job name an entry of the temp folders belongs to (work folder or run record). */
 const ownerOf = (entry: string): string => path.basename(entry).replace(/\.(run|result)\.json$/, '');
 
-async function removeAll(entries: string[]): Promise<{ removed: string[]; bytesFreed: number }> {
+/**
+ * Removes each entry; one that cannot be removed (a file a still-running process holds open on a
+ * network filesystem, permissions) is reported in `failed` and does not stop the others.
+ */
+async function removeAll(entries: string[]): Promise<{ removed: string[]; bytesFreed: number; failed: string[] }> {
   const removed: string[] = [];
+  const failed: string[] = [];
   let bytesFreed = 0;
   for (const entry of entries) {
     const info = await treeInfo(entry).catch(() => null);
     if (!info) continue;
-    await rm(entry, { recursive: true, force: true });
+    try {
+      await rm(entry, { recursive: true, force: true });
+    } catch {
+      failed.push(entry);
+      continue;
+    }
     removed.push(entry);
     bytesFreed += info.bytes;
   }
-  return { removed, bytesFreed };
+  return { removed, bytesFreed, failed };
 }
 
 /**
@@ -49,13 +59,15 @@ async function removeAll(entries: string[]): Promise<{ removed: string[]; bytesF
  * runs that are still running), whatever its age: at start-up, after the runs of a previous
  * process are settled, a work folder nobody owns is a lost run's download and staging.
  */
-export async function removeOrphanWork(tempPath: string, live: ReadonlySet<string>): Promise<{ removed: string[]; bytesFreed: number }> {
+export async function removeOrphanWork(tempPath: string, live: ReadonlySet<string>): Promise<{ removed: string[]; bytesFreed: number; failed: string[] }> {
   return removeAll(await list(workRoot(tempPath), (name) => !live.has(name)));
 }
 
-/** Removes one run's work folder (a lost run's, which could not clean up itself). */
+/** Removes one run's work folder (a lost run's, which could not clean up itself); throws when it cannot. */
 export async function removeWorkFolder(dir: string): Promise<number> {
-  return (await removeAll([dir])).bytesFreed;
+  const { bytesFreed, failed } = await removeAll([dir]);
+  if (failed.length) throw new Error(`cannot remove the work folder ${dir}`);
+  return bytesFreed;
 }
 
 /**
@@ -65,7 +77,7 @@ export async function removeWorkFolder(dir: string): Promise<number> {
  */
 export async function sweepTemp(
   opts: VolumePaths & { olderThanMs: number; now: number; active?: ReadonlySet<string> },
-): Promise<{ removed: string[]; bytesFreed: number }> {
+): Promise<{ removed: string[]; bytesFreed: number; failed: string[] }> {
   const entries = [
     ...(await list(workRoot(opts.tempPath))),
     ...(await list(runsDir(opts.tempPath))),

@@ -14,6 +14,7 @@ import { createController, type Controller } from '../../src/controller/controll
 import { createLocalRunner } from '../../src/controller/local-runner.ts';
 import type { Runner } from '../../src/controller/runner.ts';
 import type { TranscodeResult } from '../../src/contract.ts';
+import { vcsError } from '../../src/errors.ts';
 import type { NewVideo, VideoJob } from '../../src/jobs/model.ts';
 import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
@@ -419,6 +420,38 @@ test('a run that published after its video was deleted: once it has ended, its p
   assert.ok(await exists(path.join(hls, '4', 'master.m3u8')), 'kept as asked');
 });
 
+test('a clean-up that fails (the store out of reach) keeps the run listed, and a later pass removes the late package', async (ctx) => {
+  let failGets = 0;
+  const flaky = (store: JobStore): JobStore => ({
+    ...store,
+    get: async (id) => {
+      if (failGets > 0) {
+        failGets -= 1;
+        throw vcsError('VCS_ERR_STORE_UNAVAILABLE', 'appwrite: connect ECONNREFUSED');
+      }
+      return store.get(id);
+    },
+  });
+  const h = await setup(ctx, { behaviour: 'hang', wrapStore: flaky });
+  const hls = path.join(ctx.dir, 'hls');
+  await h.store.create(newVideo(6));
+  h.controller.start();
+  await fakeStarted(h, 'vcs-6-1');
+  await until(h, 6, 'processing');
+  await h.store.transition(6, 'deleted', { master_playlist_url: null });
+  await mkdir(path.join(hls, '6'), { recursive: true });
+  await writeFile(path.join(hls, '6', 'master.m3u8'), '#EXTM3U\n');
+  // The pass that stops the run reads no video; the pass after it ends, the one that forgets it, does.
+  failGets = 1;
+  h.controller.poke();
+  await waitFor('the forget pass to fail', async () => failGets === 0);
+  await h.controller.idle();
+  assert.ok((await h.runner.list()).some((r) => r.jobName === 'vcs-6-1' && r.phase !== 'running'), 'the run is still listed');
+  assert.ok(await exists(path.join(hls, '6', 'master.m3u8')));
+  await runnerEmpty(h);
+  assert.not.ok(await exists(path.join(hls, '6')), 'removed by a later pass');
+});
+
 // ── restart of the service ─────────────────────────────────────────────────────────────────────
 
 const okResult = (jobName: string, videoId: number): TranscodeResult => ({
@@ -491,6 +524,23 @@ test('a flood of pokes costs a few passes, not one per poke', async (ctx) => {
   const passes = h.passes() - before;
   // A burst of five at once, then one per 200 ms (the default pokeGapMs), plus the pass after a pass.
   assert.ok(passes >= 1 && passes <= 5 + 2 + Math.ceil((Date.now() - started) / 200), `${passes} passes for 100 pokes`);
+});
+
+test('pokes that keep coming during slow passes go through the same budget: a few passes per second, not back to back', async (ctx) => {
+  // Every store read takes 30 ms, so a pass takes ~120 ms and pokes always arrive during one.
+  const slow = (store: JobStore): JobStore => ({ ...store, isPaused: async () => (await new Promise((r) => setTimeout(r, 30)), store.isPaused()), listProcessing: async () => (await new Promise((r) => setTimeout(r, 30)), store.listProcessing()) });
+  const h = await setup(ctx, { behaviour: 'succeed', wrapStore: slow });
+  h.controller.start();
+  await h.controller.idle();
+  const before = h.passes();
+  const started = Date.now();
+  const flood = setInterval(() => h.controller.poke(), 2);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  clearInterval(flood);
+  await h.controller.idle();
+  const passes = h.passes() - before;
+  const allowed = 5 + Math.ceil((Date.now() - started) / 200) + 1;
+  assert.ok(passes <= allowed, `${passes} passes in ${Date.now() - started} ms of pokes (at most ${allowed})`);
 });
 
 test('stop() waits for the pass in progress; afterwards poke() does nothing', async (ctx) => {

@@ -192,6 +192,19 @@ test('the runner: unreachable API server → RunnerUnavailableError; a refusal (
   assert.equal(await r.list(), []);
 });
 
+test('a pod whose Job was deleted before this runner started is taken up as a stopping run (a restart or a new leader)', async () => {
+  const job = buildJobManifest(spec(61), {}, settings);
+  // The Job is gone (deleted by the previous leader); its pod still terminates.
+  api.store.create('pods', NS, { metadata: { name: 'vcs-61-1-xyz12', labels: { ...job.spec!.template.metadata!.labels, 'batch.kubernetes.io/job-name': 'vcs-61-1' } }, spec: {}, status: { phase: 'Running' } });
+  const r = runner();
+  await r.sync();
+  assert.equal((await r.list()).map((s) => [s.jobName, s.videoId, s.phase]), [['vcs-61-1', 61, 'running']]);
+  api.store.delete('pods', NS, 'vcs-61-1-xyz12');
+  assert.equal((await r.list()).map((s) => [s.jobName, s.phase, s.reason]), [['vcs-61-1', 'failed', 'stopped: its Job was deleted before this controller started']]);
+  await r.forget('vcs-61-1');
+  assert.equal(await r.list(), []);
+});
+
 test('a stopped Job reads as running while a pod of it still runs (it may still write to the volume), then as stopped', async () => {
   const r = runner();
   await r.sync();

@@ -73,6 +73,7 @@ test('routing and limiting agree: no spelling of a path reaches an API route aro
       const res = await gw.request('GET', spelling);
       assert.ok(res.status === 404 || res.status === 429, `${spelling} answered ${res.status}`);
     }
+    for (const method of ['PUT', 'OPTIONS', 'DELETE']) assert.is((await gw.request(method, '/api/stats')).status, 429, `${method} /api/stats (a 405 or a preflight is counted too)`);
     const create = await gw.request('POST', '/API/JOBS', { key: 'k'.repeat(64), body: { wp_post_id: 1, title: 't', original_video_url: 'https://wp.example/1.mp4' } });
     assert.is(create.status, 404, 'POST /API/JOBS creates nothing');
     assert.is(await gw.store.get(1), null);

@@ -57,4 +57,38 @@ test('vcs gateway with 2 workers serves on one port, adds up their metrics, repl
   }
 });
 
+test('workers that cannot start exit, are replaced with a growing delay, and the primary’s /healthz says none serves', async () => {
+  const port = await freePort();
+  const internal = await freePort();
+  // A storage folder that cannot be created (a path through a file): every worker fails at start.
+  const child = spawn(VCS[0], [...VCS.slice(1), 'gateway'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: '/etc/hostname/vcs-not-a-folder', PORT: String(port), INTERNAL_PORT: String(internal), GATEWAY_WORKERS: '2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    await waitFor(() => (out.match(/"msg":"gateway worker died; starting another"/g) ?? []).length >= 4, 20_000, 'workers to die and be replaced');
+    assert.match(out, /"msg":"gateway could not start"/);
+    const delays = [...out.matchAll(/"restartInMs":(\d+)[^\n]*"msg":"gateway worker died/g)].map((m) => Number(m[1]));
+    assert.ok(delays.at(-1)! > delays[0]!, `growing delays: ${delays.join(', ')}`);
+    const health = await fetch(`http://127.0.0.1:${internal}/healthz`);
+    assert.is(health.status, 503);
+    assert.equal((await health.json()).workers, 0);
+  } finally {
+    child.kill('SIGTERM');
+    assert.is(await exited, 0);
+  }
+});
+
+test('a gateway that cannot start exits at once with 1', async () => {
+  const child = spawn(VCS[0], [...VCS.slice(1), 'gateway'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: '/etc/hostname/vcs-not-a-folder', PORT: String(await freePort()), INTERNAL_PORT: String(await freePort()) },
+    stdio: 'ignore',
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.is(code, 1);
+});
+
 test.run();

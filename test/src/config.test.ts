@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,6 +21,7 @@ import {
   transcoderSettingsEnvironment,
   unusedSettingsGiven,
 } from '../../src/config.ts';
+import { ladderFromSettings } from '../../src/contract.ts';
 import { ERRORS } from '../../src/errors.ts';
 import { renderEnvExample, renderErrorTable, renderSettingsTable } from '../../src/reference.ts';
 import { REDACT_PATHS } from '../../src/log.ts';
@@ -182,6 +186,31 @@ test('PORT and INTERNAL_PORT must differ; bind addresses are IP addresses', () =
   ]);
   const c = loadConfig({});
   assert.equal([c.BIND_ADDRESS, c.INTERNAL_PORT, c.INTERNAL_BIND_ADDRESS, c.TRUST_PROXY, c.TRUSTED_PROXY_HOPS], ['0.0.0.0', 3001, '127.0.0.1', false, 1]);
+});
+
+test('a transcoder run (vcs transcode with its job in the environment) reads no .env: only what its runner passed', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-dotenv-'));
+  try {
+    // A .env for the service: the Appwrite store, and a key that must never reach a transcoder.
+    await writeFile(path.join(dir, '.env'), 'STORE=appwrite\nAPPWRITE_ENDPOINT=https://aw.example/v1\nAPPWRITE_PROJECT_ID=p\nAPI_KEY=service-secret\n');
+    assert.is((await runVcs(['config'], {}, { cwd: dir })).code, 78, 'the service’s commands read it (and find APPWRITE_API_KEY missing)');
+    const job = {
+      VCS_JOB_NAME: 'vcs-3-1',
+      VCS_VIDEO_ID: '3',
+      VCS_SOURCE_URL: pathToFileURL(path.join(dir, 'missing.mp4')).href,
+      VCS_OUTPUT_DIR: path.join(dir, 'hls', '3'),
+      VCS_WORK_DIR: path.join(dir, 'work', 'vcs-3-1'),
+      VCS_RESULT_PATH: path.join(dir, 'result.json'),
+      VCS_LADDER: JSON.stringify(ladderFromSettings(loadConfig({}))),
+      ALLOW_LOCAL_SOURCES: 'true',
+    };
+    const run = await runVcs(['transcode'], job, { cwd: dir });
+    assert.is(run.code, 2, run.stderr);
+    assert.is(JSON.parse(await readFile(job.VCS_RESULT_PATH, 'utf8')).error.code, 'VCS_ERR_SOURCE_NOT_FOUND');
+    assert.not.match(run.stdout + run.stderr, 'service-secret');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('the CLI stops at start with the message when a setting is bad', async () => {

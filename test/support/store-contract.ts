@@ -332,6 +332,16 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
     assert.equal(await store.get(1), created);
   });
 
+  test('update with expect is a compare-and-set on the status: a mismatch writes nothing (VCS_ERR_CONFLICT)', async ({ store }) => {
+    await store.create(video(1));
+    await store.transition(1, 'processing', { job_name: 'vcs-1-1' });
+    const moved = await store.update(1, { job_name: 'vcs-1-2', retry_count: 1 }, ['processing']);
+    assert.equal([moved.job_name, moved.retry_count, moved.compression_status], ['vcs-1-2', 1, 'processing']);
+    const deleted = await store.transition(1, 'deleted');
+    await rejectsWith(store.update(1, { job_name: 'vcs-1-3', retry_count: 2 }, ['processing']), 'VCS_ERR_CONFLICT');
+    assert.equal(await store.get(1), deleted);
+  });
+
   test('update of an unknown video throws VCS_ERR_NOT_FOUND', async ({ store }) => {
     await rejectsWith(store.update(404, { compression_progress: 1 }), 'VCS_ERR_NOT_FOUND');
   });

@@ -4,8 +4,8 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const VCS_BIN = path.join(ROOT, 'bin/vcs.ts');
-/** `node` and its arguments that run the `vcs` sources (through tsx), as the tests do. */
-export const VCS = [process.execPath, '--import', 'tsx', VCS_BIN] as const;
+/** `node` and its arguments that run the `vcs` sources through tsx (found from here, whatever the working folder). */
+export const VCS = [process.execPath, '--import', import.meta.resolve('tsx'), VCS_BIN] as const;
 
 export interface VcsRun {
   code: number | null;
