@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../src/config.ts';
-import { EXIT, ladderFromSettings, parseJobEnvironment, serializeResult, type JobSpec, type TranscodeResult } from '../src/contract.ts';
+import { DEFAULT_RESULT_PATH, EXIT, JOB_ENV, ladderFromSettings, parseJobEnvironment, serializeResult, type JobSpec, type TranscodeResult } from '../src/contract.ts';
 import { asVcsError, vcsError, type VcsError } from '../src/errors.ts';
 import type { Env } from '../src/config.ts';
 import type { Logger } from '../src/log.ts';
@@ -59,6 +59,27 @@ async function writeResult(file: string, text: string, log: Logger): Promise<voi
   }
 }
 
+/**
+ * A run started as a job (its runner set VCS_JOB_NAME) whose contract is incomplete still writes
+ * a result, so its runner records why (VCS_ERR_BAD_JOB, permanent) instead of "no result".
+ */
+async function reportBadJob(env: Env, problems: string[], log: Logger, stdout: (text: string) => void): Promise<void> {
+  if (!env[JOB_ENV.jobName]) return;
+  const message = `the job contract is incomplete: ${problems.join('; ')}`;
+  const videoId = Number(env[JOB_ENV.videoId]);
+  const result: TranscodeResult = {
+    ok: false,
+    jobName: env[JOB_ENV.jobName] ?? '',
+    videoId: Number.isSafeInteger(videoId) ? videoId : 0,
+    step: 'queued',
+    error: { step: 'queued', code: 'VCS_ERR_BAD_JOB', message, permanent: true },
+    timings: {},
+  };
+  const text = serializeResult(result);
+  await writeResult(env[JOB_ENV.resultPath] || DEFAULT_RESULT_PATH, text, log);
+  stdout(`${text}\n`);
+}
+
 export async function runTranscoder(
   cmd: TranscodeCommand,
   settings: Settings,
@@ -79,6 +100,7 @@ export async function runTranscoder(
     const parsed = parseJobEnvironment(env);
     if ('problems' in parsed) {
       log.error({ problems: parsed.problems }, 'no job: pass --source and --output, or the job contract environment');
+      await reportBadJob(env, parsed.problems, log, stdout);
       return EXIT.permanent;
     }
     job = parsed;

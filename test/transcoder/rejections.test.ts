@@ -126,6 +126,16 @@ test('a local path from the job environment needs ALLOW_LOCAL_SOURCES', async ()
   assert.match(written.error.message, /ALLOW_LOCAL_SOURCES/);
 });
 
+test('a job whose contract is incomplete writes a permanent VCS_ERR_BAD_JOB result naming what is wrong', async () => {
+  const env = { STORAGE_PATH: path.join(tmp, 'storage'), VCS_JOB_NAME: 'vcs-6-1', VCS_VIDEO_ID: '6', VCS_LADDER: '{"renditions": []}', VCS_RESULT_PATH: path.join(tmp, 'bad-job.json') };
+  const run = await runVcs(['transcode'], env);
+  assert.is(run.code, 2);
+  const written = JSON.parse(await readFile(env.VCS_RESULT_PATH, 'utf8'));
+  assert.equal([written.ok, written.jobName, written.videoId, written.error.code, written.error.permanent], [false, 'vcs-6-1', 6, 'VCS_ERR_BAD_JOB', true]);
+  assert.match(written.error.message, /VCS_SOURCE_URL is required/);
+  assert.match(written.error.message, /VCS_LADDER\.renditions must be a non-empty array/);
+});
+
 test('over HTTP (private allowed): downloaded with progress, progress POSTed with the token, result file written', async () => {
   const output = path.join(tmp, 'hls', 'http');
   const resultFile = path.join(tmp, 'http-result.json');
