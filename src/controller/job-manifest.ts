@@ -23,7 +23,7 @@ import { jobSpecOn } from './apply.ts';
 import { parseJobName } from './job-name.ts';
 
 export const CONTAINER_NAME = 'transcoder';
-/** The transcoder image's entry: the same CLI as everywhere (bin/vcs.js on its PATH). */
+/** The transcoder image's entry: the same CLI as everywhere (`vcs`, the compiled dist/bin/vcs.js, on its PATH). */
 export const TRANSCODER_COMMAND = ['vcs', 'transcode'];
 
 export const LABEL = {
