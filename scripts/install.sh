@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the service and its tests need on a Debian/Ubuntu machine with Node 20:
-# FFmpeg 5 or newer (Debian's package, with libx264) and the npm dependencies.
+# FFmpeg 5 or newer (Debian's package, with libx264), podman, buildah and debootstrap (the container
+# image and its test) and the npm dependencies.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,17 @@ echo "install: $(ffmpeg -version | head -n1)"
 for tool in python3 make g++; do
   command -v "$tool" >/dev/null || { echo "install: $tool (for native npm modules)"; apt_install python3 make g++; break; }
 done
+
+# The container image's test (test/image.test.ts) builds it with podman and runs it with buildah;
+# without a registry, its base image is made with debootstrap (scripts/base-image.sh).
+missing=()
+for pkg in podman buildah debootstrap; do
+  [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install: ${missing[*]} (container image)"
+  apt_install "${missing[@]}"
+fi
 
 if [ -f package-lock.json ]; then npm ci --no-fund --no-audit; else npm install --no-fund --no-audit; fi
 
