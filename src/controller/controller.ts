@@ -2,9 +2,9 @@
  * The controller loop: observe (store, then runner) → reconcile (pure) → apply. A pass runs every
  * WORKER_INTERVAL and soon after a poke (a run changed phase, the API queued something). Passes
  * never overlap, and pokes are coalesced: those during a pass ask for one more pass after it, and
- * every poke starts a pass at once only while a small budget lasts (POKE_BURST, one more every
+ * every poke starts a pass at once only while a budget lasts (`pokeBurst`, one more every
  * `pokeGapMs`), so everyday pokes act at once while a flood of them — however long the passes take
- * — costs a few passes per second (each a handful of store reads), not one pass per poke.
+ * — costs a bounded number of passes per second (each a handful of store reads), not one per poke.
  */
 import type { Settings } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -42,7 +42,9 @@ export interface ControllerOptions {
   intervalMs: number;
   settings: ReconcileSettings;
   apply: Omit<ApplyContext, 'store' | 'runner' | 'now' | 'log'>;
-  /** Past a burst of POKE_BURST, pokes start at most one pass per this many ms. Defaults to 200. */
+  /** Passes pokes may start back to back before they are spaced by `pokeGapMs`. Defaults to 20. */
+  pokeBurst?: number;
+  /** Past the burst, pokes start at most one pass per this many ms. Defaults to 100. */
   pokeGapMs?: number;
 }
 
@@ -57,29 +59,29 @@ export interface Controller {
   status(): WorkerStatus;
 }
 
-/** Passes pokes may start back to back before they are spaced by `pokeGapMs`. */
-const POKE_BURST = 5;
-
 export function createController(opts: ControllerOptions): Controller {
   const { store, runner, log, now } = opts;
   const state: WorkerStatus = { status: 'idle', lastRun: null, jobsProcessed: 0, jobsFailed: 0, lastError: null };
-  const pokeGapMs = opts.pokeGapMs ?? 200;
+  // Everyday traffic — a run ending, a video queued, a few API calls — never waits; a flood of
+  // pokes (the internal port, watch events, API writes) costs at most 10 passes a second.
+  const pokeBurst = opts.pokeBurst ?? 20;
+  const pokeGapMs = opts.pokeGapMs ?? 100;
   let inPass: Promise<void> | null = null;
   let again = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   /** A pass a poke asked for, waiting for the gap. */
   let scheduled: { timer: NodeJS.Timeout; done: Promise<void>; fire: () => void } | null = null;
-  /** Token bucket of poke-started passes: POKE_BURST at most, one more every pokeGapMs. */
-  let tokens = POKE_BURST;
+  /** Token bucket of poke-started passes: pokeBurst at most, one more every pokeGapMs. */
+  let tokens = pokeBurst;
   let refilledAt = now();
   /** 0 when a poke may start a pass now (taking a token), else the ms until it may. */
   const pokeWait = (): number => {
     const t = now();
     const earned = Math.floor((t - refilledAt) / pokeGapMs);
     if (earned > 0) {
-      tokens = Math.min(POKE_BURST, tokens + earned);
-      refilledAt = tokens === POKE_BURST ? t : refilledAt + earned * pokeGapMs;
+      tokens = Math.min(pokeBurst, tokens + earned);
+      refilledAt = tokens === pokeBurst ? t : refilledAt + earned * pokeGapMs;
     }
     if (tokens > 0) {
       tokens -= 1;

@@ -78,6 +78,8 @@ interface SetupOptions extends FakeOptions {
   wrapStore?: (store: JobStore) => JobStore;
   /** Runs before the controller is created, e.g. the runner's recover(). */
   beforeController?: (h: Pick<Harness, 'store' | 'runner' | 'runsDir'>) => Promise<void>;
+  /** The poke budget (the controller's defaults otherwise). */
+  poke?: { burst: number; gapMs: number };
 }
 
 async function setup(ctx: Ctx, opts: SetupOptions): Promise<Harness> {
@@ -127,6 +129,8 @@ async function setup(ctx: Ctx, opts: SetupOptions): Promise<Harness> {
     now: Date.now,
     intervalMs: 60_000,
     settings,
+    pokeBurst: opts.poke?.burst,
+    pokeGapMs: opts.poke?.gapMs,
     apply: { publicUrl: PUBLIC_URL, volume: { hlsPath: path.join(ctx.dir, 'hls'), tempPath }, jobSpec: jobSpecOn({ hlsPath: path.join(ctx.dir, 'hls'), tempPath }, TEST_LADDER, null) },
   });
   const h: Harness = { store, runner, controller, events, runsDir, starts, stops, passes: () => passes };
@@ -511,7 +515,7 @@ test('pokes during a pass collapse into one more pass', async (ctx) => {
 });
 
 test('a flood of pokes costs a few passes, not one per poke', async (ctx) => {
-  const h = await setup(ctx, { behaviour: 'succeed' });
+  const h = await setup(ctx, { behaviour: 'succeed', poke: { burst: 5, gapMs: 200 } });
   h.controller.start();
   await h.controller.idle();
   const before = h.passes();
@@ -529,7 +533,7 @@ test('a flood of pokes costs a few passes, not one per poke', async (ctx) => {
 test('pokes that keep coming during slow passes go through the same budget: a few passes per second, not back to back', async (ctx) => {
   // Every store read takes 30 ms, so a pass takes ~120 ms and pokes always arrive during one.
   const slow = (store: JobStore): JobStore => ({ ...store, isPaused: async () => (await new Promise((r) => setTimeout(r, 30)), store.isPaused()), listProcessing: async () => (await new Promise((r) => setTimeout(r, 30)), store.listProcessing()) });
-  const h = await setup(ctx, { behaviour: 'succeed', wrapStore: slow });
+  const h = await setup(ctx, { behaviour: 'succeed', wrapStore: slow, poke: { burst: 5, gapMs: 200 } });
   h.controller.start();
   await h.controller.idle();
   const before = h.passes();
@@ -541,6 +545,20 @@ test('pokes that keep coming during slow passes go through the same budget: a fe
   const passes = h.passes() - before;
   const allowed = 5 + Math.ceil((Date.now() - started) / 200) + 1;
   assert.ok(passes <= allowed, `${passes} passes in ${Date.now() - started} ms of pokes (at most ${allowed})`);
+});
+
+test('the default budget lets everyday pokes act at once: a run ending and a video queued right after start without waiting', async (ctx) => {
+  const h = await setup(ctx, { behaviour: 'succeed' });
+  h.controller.start();
+  for (let id = 1; id <= 12; id++) {
+    await h.store.create(newVideo(id));
+    const queued = Date.now();
+    h.controller.poke();
+    await waitFor(`video ${id} to start`, async () => h.starts.length === id);
+    assert.ok(h.starts[id - 1]!.at - queued < 90, `started ${h.starts[id - 1]!.at - queued} ms after it was queued`);
+    // Its end pokes the controller itself (the runner's change event): no poking from here.
+    await waitFor(`video ${id} to complete`, async () => (await h.store.get(id))?.compression_status === 'completed');
+  }
 });
 
 test('stop() waits for the pass in progress; afterwards poke() does nothing', async (ctx) => {
