@@ -121,6 +121,14 @@ export const dnsLabel: Parser<string> = (raw) => {
   return v;
 };
 export const optionalDnsLabel: Parser<string | undefined> = (raw, env) => (raw.trim() === '' ? undefined : dnsLabel(raw, env));
+/** A DNS-1123 label of at most `max` characters (a prefix of longer names). */
+export const shortDnsLabel =
+  (max: number): Parser<string> =>
+  (raw, env) => {
+    const v = dnsLabel(raw, env);
+    if (v.length > max) throw new Invalid(`a lowercase DNS-1123 name of at most ${max} characters`);
+    return v;
+  };
 
 /** A Kubernetes resource quantity ("500m", "2", "4Gi"); empty or "none" → unset. */
 export const optionalQuantity: Parser<string | undefined> = (raw) => {

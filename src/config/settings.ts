@@ -27,6 +27,7 @@ import {
   optionalQuantity,
   optionalText,
   sha256Hex,
+  shortDnsLabel,
   text,
   urlPath,
   type Env,
@@ -321,7 +322,12 @@ export const SETTINGS = {
   ...group('Kubernetes (RUNNER=kubernetes, vcs controller)', {
     KUBECONFIG: s({ default: undefined, parse: optionalText, usedBy: KUBE, description: 'Kubeconfig file of the cluster; unset: the in-cluster service account (or ~/.kube/config)' }),
     KUBE_NAMESPACE: s({ default: undefined, parse: optionalDnsLabel, usedBy: KUBE, description: 'Namespace of the transcoder Jobs; unset: the kubeconfig context’s (in a pod: its own) namespace' }),
-    KUBE_INSTANCE: s({ default: 'vcs', parse: dnsLabel, usedBy: KUBE, description: 'app.kubernetes.io/instance label of the Jobs (the release); the controller only sees Jobs of its own instance' }),
+    KUBE_INSTANCE: s({
+      default: 'vcs',
+      parse: shortDnsLabel(29),
+      usedBy: KUBE,
+      description: 'The installation (the Helm release): app.kubernetes.io/instance label of its Jobs and the prefix of their names (<instance>-<wp_post_id>-<attempt>); the controller only sees Jobs of its own instance. At most 29 characters',
+    }),
     CONTROLLER_URL: s({
       default: undefined,
       derived: { text: 'http://vcs-controller:$INTERNAL_PORT', value: (env) => `http://vcs-controller:${env.INTERNAL_PORT || '3001'}` },
@@ -336,7 +342,7 @@ export const SETTINGS = {
       secret: true,
       description: 'vcs controller: secret the progress tokens are derived from, shared by all replicas; unset: random per process (after a restart or a leader change, running Jobs’ progress is refused until they end; their results are still read)',
     }),
-    TRANSCODER_IMAGE: s({ default: 'vcs-transcoder:latest', parse: text, usedBy: KUBE, description: 'Image of the transcoder Job pods (runs `vcs transcode`)' }),
+    TRANSCODER_IMAGE: s({ default: 'vcs:latest', parse: text, usedBy: KUBE, description: 'Image of the transcoder Job pods: the service’s own image (its entrypoint runs `vcs`; the Job passes `transcode`)' }),
     TRANSCODER_IMAGE_PULL_POLICY: s({ default: 'IfNotPresent', parse: exactly('IfNotPresent', 'Always', 'Never'), usedBy: KUBE, description: 'imagePullPolicy of the transcoder container' }),
     TRANSCODER_SERVICE_ACCOUNT: s({ default: undefined, parse: optionalDnsLabel, usedBy: KUBE, description: 'ServiceAccount of the transcoder pods (its token is never mounted); unset: the namespace default' }),
     TRANSCODER_PVC: s({
@@ -368,6 +374,7 @@ export const SETTINGS = {
       usedBy: KUBE,
       description: 'Affinity of the transcoder pods as JSON; empty: none',
     }),
+    TRANSCODER_PRIORITY_CLASS_NAME: s({ default: undefined, parse: optionalDnsLabel, usedBy: KUBE, description: 'priorityClassName of the transcoder pods (e.g. a class below the web tier, so encodes yield to it); unset: the cluster default' }),
     TRANSCODER_RUN_AS_USER: s({ default: '10001', parse: integer(1, 2_147_483_647), usedBy: KUBE, description: 'Non-root uid (and gid, fsGroup) of the transcoder pods; must be able to write the volume' }),
     JOB_BACKOFF_LIMIT: s({ default: '2', parse: integer(0, 100), usedBy: KUBE, description: 'Retries of a Job’s retryable pod failures (exit codes other than 0 and 2; disruptions are not counted)' }),
     JOB_ACTIVE_DEADLINE_SECONDS: s({

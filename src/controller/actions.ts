@@ -52,4 +52,6 @@ export interface ReconcileSettings {
   processingTimeoutMs: number;
   retryFailedAfterMs: number;
   maxRetries: number;
+  /** First part of run names (job-name.ts): the installation; `vcs` when unset. */
+  jobNamePrefix?: string;
 }

@@ -25,12 +25,14 @@ export interface WorkerStatus {
 }
 
 /** The reconcile rules' settings, from the configuration. */
-export function reconcileSettings(s: Pick<Settings, 'MAX_CONCURRENT_JOBS' | 'PROCESSING_TIMEOUT' | 'RETRY_FAILED_AFTER' | 'MAX_RETRIES'>): ReconcileSettings {
+export function reconcileSettings(s: Pick<Settings, 'MAX_CONCURRENT_JOBS' | 'PROCESSING_TIMEOUT' | 'RETRY_FAILED_AFTER' | 'MAX_RETRIES' | 'RUNNER' | 'KUBE_INSTANCE'>): ReconcileSettings {
   return {
     maxConcurrentJobs: s.MAX_CONCURRENT_JOBS,
     processingTimeoutMs: s.PROCESSING_TIMEOUT,
     retryFailedAfterMs: s.RETRY_FAILED_AFTER,
     maxRetries: s.MAX_RETRIES,
+    // Jobs of several installations may share a namespace; local runs are one installation's own.
+    ...(s.RUNNER === 'kubernetes' ? { jobNamePrefix: s.KUBE_INSTANCE } : {}),
   };
 }
 

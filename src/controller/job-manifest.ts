@@ -2,12 +2,12 @@
  * The batch/v1 Job of one transcoder run (docs/adr/0012, docs/protocols/kubernetes-api.md §5), built by a pure
  * function from the job contract and the settings (conventions 8): table-tested, no I/O.
  *
- * - Name `vcs-<id>-<attempt>` (job-name.ts): deterministic, so a create that meets a 409 is the
- *   same run and is adopted, never duplicated.
+ * - Name `<instance>-<id>-<attempt>` (job-name.ts): deterministic, so a create that meets a 409
+ *   is the same run and is adopted, never duplicated.
  * - Labels: app.kubernetes.io/* (the controller watches its Jobs by them) plus the video id and
  *   attempt, on the Job and the pod template alike.
- * - The pod runs `vcs transcode` with the job contract's environment, the volume claim mounted at
- *   STORAGE_PATH (so HLS_PATH and TEMP_PATH mean the same inside the pod), and writes its result
+ * - The pod runs the image's entrypoint (`tini -- vcs`) with `transcode` and the job contract's
+ *   environment, the volume claim mounted at STORAGE_PATH (so HLS_PATH and TEMP_PATH mean the same inside the pod), and writes its result
  *   JSON to /dev/termination-log, which Kubernetes keeps as the container's termination message.
  * - Failure policy: exit 2 (the input can never succeed) fails the Job at once; disruptions
  *   (eviction, preemption, node drain) are retried without counting against backoffLimit.
@@ -23,8 +23,12 @@ import { jobSpecOn } from './apply.ts';
 import { parseJobName } from './job-name.ts';
 
 export const CONTAINER_NAME = 'transcoder';
-/** The transcoder image's entry: the same CLI as everywhere (`vcs`, the compiled dist/bin/vcs.js, on its PATH). */
-export const TRANSCODER_COMMAND = ['vcs', 'transcode'];
+/**
+ * The container's arguments. The image's ENTRYPOINT is `tini -- vcs` (the same CLI as everywhere):
+ * setting `args` and no `command` keeps tini as PID 1, which forwards SIGTERM to the transcoder
+ * and reaps what FFmpeg leaves behind.
+ */
+export const TRANSCODER_ARGS = ['transcode'];
 
 export const LABEL = {
   name: 'app.kubernetes.io/name',
@@ -71,6 +75,7 @@ export type ManifestSettings = Pick<
   | 'TRANSCODER_TOLERATIONS'
   | 'TRANSCODER_AFFINITY'
   | 'TRANSCODER_RUN_AS_USER'
+  | 'TRANSCODER_PRIORITY_CLASS_NAME'
   | 'JOB_BACKOFF_LIMIT'
   | 'JOB_ACTIVE_DEADLINE_SECONDS'
   | 'JOB_TTL_SECONDS_AFTER_FINISHED'
@@ -97,11 +102,13 @@ function quantities(cpu: string | undefined, memory: string | undefined): Record
 /**
  * The Job for `job`. `settingsEnv` are the transcoder settings that steer a run beside the job
  * contract (limits, logs: config.ts transcoderSettingsEnvironment). Throws RangeError for a name
- * job-name.ts did not make.
+ * job-name.ts did not make for this video and instance.
  */
 export function buildJobManifest(job: JobSpec, settingsEnv: Record<string, string>, s: ManifestSettings): V1Job {
   const parts = parseJobName(job.jobName);
-  if (!parts || parts.videoId !== job.videoId) throw new RangeError(`job manifest: ${job.jobName} is not a run name of video ${job.videoId}`);
+  if (!parts || parts.videoId !== job.videoId || parts.prefix !== s.KUBE_INSTANCE) {
+    throw new RangeError(`job manifest: ${job.jobName} is not a run name of video ${job.videoId} in instance ${s.KUBE_INSTANCE}`);
+  }
   const labels = { ...instanceLabels(s.KUBE_INSTANCE), [LABEL.videoId]: String(parts.videoId), [LABEL.attempt]: String(parts.attempt) };
   const env = { ...settingsEnv, ...jobEnvironment(job) };
   const resources: V1ResourceRequirements = {};
@@ -138,12 +145,13 @@ export function buildJobManifest(job: JobSpec, settingsEnv: Record<string, strin
           ...(Object.keys(s.TRANSCODER_NODE_SELECTOR).length ? { nodeSelector: { ...s.TRANSCODER_NODE_SELECTOR } } : {}),
           ...(s.TRANSCODER_TOLERATIONS.length ? { tolerations: structuredClone(s.TRANSCODER_TOLERATIONS) as V1Toleration[] } : {}),
           ...(s.TRANSCODER_AFFINITY ? { affinity: structuredClone(s.TRANSCODER_AFFINITY) as V1Affinity } : {}),
+          ...(s.TRANSCODER_PRIORITY_CLASS_NAME ? { priorityClassName: s.TRANSCODER_PRIORITY_CLASS_NAME } : {}),
           containers: [
             {
               name: CONTAINER_NAME,
               image: s.TRANSCODER_IMAGE,
               imagePullPolicy: s.TRANSCODER_IMAGE_PULL_POLICY,
-              command: [...TRANSCODER_COMMAND],
+              args: [...TRANSCODER_ARGS],
               env: Object.entries(env).map(([name, value]) => ({ name, value })),
               resources,
               terminationMessagePath: DEFAULT_RESULT_PATH,

@@ -86,7 +86,7 @@ export function reconcile(obs: Observation, settings: ReconcileSettings): Action
     if (starts.length >= slots) break;
     if (busy.has(video.wp_post_id)) continue;
     busy.add(video.wp_post_id);
-    starts.push({ kind: 'start', video, jobName: nextJobName(video, known.get(video.wp_post_id)) });
+    starts.push({ kind: 'start', video, jobName: nextJobName(video, known.get(video.wp_post_id), settings.jobNamePrefix) });
   }
   return [...finishes, ...cleanup, ...restarts, ...retries, ...starts];
 }
@@ -97,7 +97,7 @@ function decide(p: InFlight, settings: ReconcileSettings): Action | null {
   if (p.timedOut) return timeout(p.video);
   // Not counted: nothing says the run ever ran (a start that failed half-way, a Job someone
   // deleted). Runs that died with their host are reported lost by the runner, and those count.
-  return restart(p, p.video.job_name ? `orphan: run ${p.video.job_name} not found` : 'orphan: no run was started', false);
+  return restart(p, p.video.job_name ? `orphan: run ${p.video.job_name} not found` : 'orphan: no run was started', false, settings);
 }
 
 /** A processing video's current run, by phase (conventions 4: a missing phase fails to compile). */
@@ -121,8 +121,8 @@ function timeout(video: VideoJob, run?: RunStatus): FailAction {
   return fail(video, run, { code: PROCESSING_TIMEOUT, message: 'Processing timeout', step: currentStep(video), retryable: true });
 }
 
-function restart(p: InFlight, reason: string, counted: boolean): Action {
-  return { kind: 'restart', video: p.video, jobName: nextJobName(p.video, p.known), reason, counted };
+function restart(p: InFlight, reason: string, counted: boolean, settings: ReconcileSettings): Action {
+  return { kind: 'restart', video: p.video, jobName: nextJobName(p.video, p.known, settings.jobNamePrefix), reason, counted };
 }
 
 /**
@@ -135,7 +135,7 @@ function restartLost(p: InFlight, reason: string, counted: boolean, settings: Re
     const message = `Run lost ${p.video.retry_count + 1} times (the transcoder died with its service or node each time; out of memory?); last: ${reason}`;
     return fail(p.video, p.run, { code: RUN_LOST, message, step: currentStep(p.video), retryable: false });
   }
-  return restart(p, reason, counted);
+  return restart(p, reason, counted, settings);
 }
 
 /** The transcoder's own error when it wrote one; otherwise a run failure at the video's current step. */

@@ -22,22 +22,24 @@ const video = (id: number, source = `https://uploads.example.com/${id}.mp4`) => 
 function manifest(id: number, attempt: number, extra: Record<string, string> = {}) {
   const s = settingsOf(extra);
   const spec = podJobSpec({ hlsPath: s.HLS_PATH, tempPath: s.TEMP_PATH }, ladderFromSettings(s), { url: `${s.CONTROLLER_URL}/internal/progress`, token: (n) => `token-of-${n}` });
-  return buildJobManifest(spec(video(id), `vcs-${id}-${attempt}`), transcoderSettingsEnvironment(s, 'pod'), s);
+  return buildJobManifest(spec(video(id), `${s.KUBE_INSTANCE}-${id}-${attempt}`), transcoderSettingsEnvironment(s, 'pod'), s);
 }
 
 const envOf = (job: ReturnType<typeof manifest>) => Object.fromEntries(job.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value]));
 const podOf = (job: ReturnType<typeof manifest>) => job.spec!.template.spec!;
 
-test('names and labels: vcs-<id>-<attempt>, app.kubernetes.io/* plus video id and attempt, on the Job and its pods', () => {
+test('names and labels: <instance>-<id>-<attempt>, app.kubernetes.io/* plus video id and attempt, on the Job and its pods', () => {
+  const longest = 'a'.repeat(28) + '9'; // KUBE_INSTANCE's longest: 29 characters
   const rows: [number, number, Record<string, string>, string][] = [
     [123, 1, {}, 'vcs'],
     [7, 12, { KUBE_INSTANCE: 'prod-eu' }, 'prod-eu'],
     [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, {}, 'vcs'],
+    [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, { KUBE_INSTANCE: longest }, longest],
   ];
   for (const [id, attempt, extra, instance] of rows) {
     const job = manifest(id, attempt, extra);
     const name = job.metadata!.name!;
-    assert.is(name, `vcs-${id}-${attempt}`);
+    assert.is(name, `${instance}-${id}-${attempt}`);
     assert.ok(name.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name), `${name} is a DNS-1123 label`);
     const labels = {
       'app.kubernetes.io/name': 'video-compression',
@@ -60,7 +62,7 @@ test('names and labels: vcs-<id>-<attempt>, app.kubernetes.io/* plus video id an
 test('a name that is not this video’s run name is refused', () => {
   const s = settingsOf();
   const spec = podJobSpec({ hlsPath: s.HLS_PATH, tempPath: s.TEMP_PATH }, ladderFromSettings(s), null);
-  for (const name of ['vcs-5-1', 'vcs-6-0', 'transcode-6', 'VCS-6-1']) assert.throws(() => buildJobManifest(spec(video(6), name), {}, s), RangeError, name);
+  for (const name of ['vcs-5-1', 'vcs-6-0', 'transcode-6', 'VCS-6-1', 'other-6-1']) assert.throws(() => buildJobManifest(spec(video(6), name), {}, s), RangeError, name);
 });
 
 test('environment: the job contract with paths on the volume, the result as termination message, no secrets', () => {
@@ -94,11 +96,12 @@ test('environment: the job contract with paths on the volume, the result as term
   assert.is(new Set(names).size, names.length);
 });
 
-test('container and volume: vcs transcode from the image, the claim at STORAGE_PATH, an emptyDir at /tmp', () => {
+test('container and volume: `transcode` for the image’s entrypoint, the claim at STORAGE_PATH, an emptyDir at /tmp', () => {
   const job = manifest(1, 1, { TRANSCODER_IMAGE: 'registry.example/vcs-transcoder:1.2.3', TRANSCODER_PVC: 'media-rwx', TRANSCODER_TMP_SIZE: '2Gi' });
   const pod = podOf(job);
   const c = pod.containers[0]!;
-  assert.equal([c.name, c.image, c.imagePullPolicy, c.command], ['transcoder', 'registry.example/vcs-transcoder:1.2.3', 'IfNotPresent', ['vcs', 'transcode']]);
+  // No command: the image's ENTRYPOINT (tini -- vcs) stays PID 1 and gets `transcode`.
+  assert.equal([c.name, c.image, c.imagePullPolicy, c.command, c.args], ['transcoder', 'registry.example/vcs-transcoder:1.2.3', 'IfNotPresent', undefined, ['transcode']]);
   assert.equal([c.terminationMessagePath, c.terminationMessagePolicy], ['/dev/termination-log', 'FallbackToLogsOnError']);
   assert.equal(c.volumeMounts, [
     { name: 'media', mountPath: '/data' },
@@ -136,7 +139,7 @@ test('failure policy: FailJob on exit 2, Ignore disruptions; backoffLimit, deadl
   }
 });
 
-test('scheduling and resources: FFmpeg nodes by nodeSelector, tolerations and affinity; requests and limits', () => {
+test('scheduling and resources: FFmpeg nodes by nodeSelector, tolerations and affinity; priority class; requests and limits', () => {
   const tolerations = [{ key: 'dedicated', operator: 'Equal', value: 'ffmpeg', effect: 'NoSchedule' }];
   const affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'ffmpeg', operator: 'Exists' }] }] } } };
   const pod = podOf(
@@ -148,12 +151,13 @@ test('scheduling and resources: FFmpeg nodes by nodeSelector, tolerations and af
       TRANSCODER_MEMORY_REQUEST: '1Gi',
       TRANSCODER_CPU_LIMIT: '4',
       TRANSCODER_MEMORY_LIMIT: 'none',
+      TRANSCODER_PRIORITY_CLASS_NAME: 'batch-low',
     }),
   );
-  assert.equal([pod.nodeSelector, pod.tolerations, pod.affinity], [{ workload: 'ffmpeg', disk: 'ssd' }, tolerations, affinity]);
+  assert.equal([pod.nodeSelector, pod.tolerations, pod.affinity, pod.priorityClassName], [{ workload: 'ffmpeg', disk: 'ssd' }, tolerations, affinity, 'batch-low']);
   assert.equal(pod.containers[0]!.resources, { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '4' } });
   const plain = podOf(manifest(1, 1));
-  assert.equal([plain.nodeSelector, plain.tolerations, plain.affinity], [undefined, undefined, undefined]);
+  assert.equal([plain.nodeSelector, plain.tolerations, plain.affinity, plain.priorityClassName], [undefined, undefined, undefined, undefined]);
   assert.equal(plain.containers[0]!.resources, { requests: { cpu: '2', memory: '2Gi' }, limits: { memory: '4Gi' } });
 });
 

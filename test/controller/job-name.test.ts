@@ -5,9 +5,16 @@ import { jobName, nextJobName, parseJobName } from '../../src/controller/job-nam
 /** Kubernetes object names that must be DNS-1123 labels (Job names). */
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-test('jobName is vcs-<id>-<attempt>', () => {
+test('jobName is <prefix>-<id>-<attempt>, the prefix vcs unless given', () => {
   assert.is(jobName(42, 1), 'vcs-42-1');
   assert.is(jobName(7, 12), 'vcs-7-12');
+  assert.is(jobName(7, 12, 'prod-eu'), 'prod-eu-7-12');
+  assert.is(jobName(7, 1, 'video2'), 'video2-7-1');
+});
+
+test('jobName rejects prefixes that are not DNS-1123 labels of at most 29 characters', () => {
+  for (const prefix of ['', 'Prod', 'a_b', '-a', 'a-', 'a.b', 'a'.repeat(30)]) assert.throws(() => jobName(1, 1, prefix), RangeError, JSON.stringify(prefix));
+  assert.is(jobName(1, 1, 'a'.repeat(29)), `${'a'.repeat(29)}-1-1`);
 });
 
 test('names are DNS-1123 labels of at most 63 characters, even for the largest ids', () => {
@@ -17,10 +24,12 @@ test('names are DNS-1123 labels of at most 63 characters, even for the largest i
     [2 ** 31 - 1, 1],
     [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
   ] as const) {
-    const name = jobName(id, attempt);
-    assert.ok(DNS_1123_LABEL.test(name), name);
-    assert.ok(name.length <= 63, `${name} has ${name.length} characters`);
-    assert.equal(parseJobName(name), { videoId: id, attempt });
+    for (const prefix of ['vcs', 'x', 'z'.repeat(28) + '9']) {
+      const name = jobName(id, attempt, prefix);
+      assert.ok(DNS_1123_LABEL.test(name), name);
+      assert.ok(name.length <= 63, `${name} has ${name.length} characters`);
+      assert.equal(parseJobName(name), { prefix, videoId: id, attempt });
+    }
   }
 });
 
@@ -39,8 +48,11 @@ test('jobName rejects ids and attempts that are not positive safe integers', () 
 });
 
 test('parseJobName reads names made by jobName and nothing else', () => {
-  assert.equal(parseJobName('vcs-42-3'), { videoId: 42, attempt: 3 });
-  for (const name of ['', 'vcs-42', 'vcs-42-', 'vcs--42-1', 'vcs-42-0', 'vcs-042-1', 'vcs-42-01', 'VCS-42-1', 'vcs-42-1-x', 'x-vcs-42-1', 'transcode-42-1', 'vcs-4a-1', ' vcs-42-1', 'vcs-99999999999999999999-1']) {
+  assert.equal(parseJobName('vcs-42-3'), { prefix: 'vcs', videoId: 42, attempt: 3 });
+  // The last two numbers are the id and attempt; a prefix may hold digits and dashes.
+  assert.equal(parseJobName('video-2-42-3'), { prefix: 'video-2', videoId: 42, attempt: 3 });
+  assert.equal(parseJobName('x-vcs-42-1'), { prefix: 'x-vcs', videoId: 42, attempt: 1 });
+  for (const name of ['', 'vcs-42', 'vcs-42-', 'vcs--42-1', 'vcs-42-0', 'vcs-042-1', 'vcs-42-01', 'VCS-42-1', 'vcs-42-1-x', '-42-1', '42-1', 'vcs-4a-1', ' vcs-42-1', 'vcs-99999999999999999999-1', `${'a'.repeat(30)}-1-1`]) {
     assert.is(parseJobName(name), null, JSON.stringify(name));
   }
 });
@@ -60,6 +72,12 @@ test('nextJobName goes past names the runner still holds for the video', () => {
   assert.is(nextJobName({ wp_post_id: 5, job_name: null }, ['vcs-5-3']), 'vcs-5-4');
   assert.is(nextJobName({ wp_post_id: 5, job_name: 'vcs-5-7' }, ['vcs-5-3']), 'vcs-5-8');
   assert.is(nextJobName({ wp_post_id: 5, job_name: 'vcs-5-1' }, ['vcs-9-8', 'other']), 'vcs-5-2');
+});
+
+test('nextJobName names the attempt with the installation’s prefix, counting attempts of any prefix', () => {
+  assert.is(nextJobName({ wp_post_id: 5, job_name: null }, [], 'prod'), 'prod-5-1');
+  assert.is(nextJobName({ wp_post_id: 5, job_name: 'vcs-5-2' }, [], 'prod'), 'prod-5-3'); // installation renamed
+  assert.is(nextJobName({ wp_post_id: 5, job_name: 'prod-5-2' }, ['prod-5-4'], 'prod'), 'prod-5-5');
 });
 
 test.run();

@@ -364,6 +364,12 @@ for (const c of cases) {
 }
 
 // ── the fields of each action ──────────────────────────────────────────────────────────────────
+test('run names carry the installation’s prefix: starts and restarts (attempts of any prefix count)', () => {
+  const settings = { ...SETTINGS, jobNamePrefix: 'prod' };
+  const obs = observe({ pending: [pending(1)], processing: [processing(2, 1, { job_name: 'vcs-2-1' })], runs: [] });
+  assert.equal(summary(reconcile(obs, settings)), ['restart 2 prod-2-2', 'start 1 prod-1-1']);
+});
+
 test('complete carries the run and its output', () => {
   const r = run(1, 1, 'succeeded', { result: okResult(1, 1) });
   const action = only(pass({ processing: [processing(1)], runs: [r] }), 'complete');

@@ -30,6 +30,8 @@ export interface ClusterOptions {
   volumes: Record<string, string>;
   /** First word of a container command → the local program and arguments it stands for. */
   commands: Record<string, string[]>;
+  /** Image (or '*', any image) → its ENTRYPOINT as a local program and arguments: what runs when a container sets no command (its args follow). */
+  entrypoints?: Record<string, string[]>;
   /** Environment every container process also gets (PATH, HOME). */
   baseEnv: Record<string, string>;
   /** Where termination-message files and pod output go. */
@@ -140,8 +142,19 @@ export function startCluster(opts: ClusterOptions): SimulatedCluster {
     };
     const env: Record<string, string> = { ...opts.baseEnv };
     for (const e of container.env ?? []) env[e.name] = mapValue(String(e.value ?? ''));
-    const [word, ...args] = container.command as string[];
-    const program = opts.commands[word!] ?? [word!];
+    // As a container runtime does: `command` replaces the image's ENTRYPOINT, `args` follow it.
+    let program: string[];
+    let args: string[];
+    if (container.command?.length) {
+      const [word, ...rest] = container.command as string[];
+      program = opts.commands[word!] ?? [word!];
+      args = [...rest, ...((container.args as string[] | undefined) ?? [])];
+    } else {
+      const entrypoint = opts.entrypoints?.[container.image as string] ?? opts.entrypoints?.['*'];
+      if (!entrypoint) throw new Error(`simulated cluster: image ${container.image} has no entrypoint configured`);
+      program = entrypoint;
+      args = (container.args as string[] | undefined) ?? [];
+    }
     const child = spawn(program[0]!, [...program.slice(1), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const pod: RunningPod = { name: podName, job: jobName, child, output: '', terminationFile, disrupted: false, exited: Promise.resolve() };
     const record: SimulatedCluster['pods'][number] = { name: podName, job: jobName };

@@ -55,6 +55,8 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
     namespace: NAMESPACE,
     volumes: { [PVC]: storage },
     commands: { vcs: [...VCS] },
+    // The service's image: ENTRYPOINT tini -- vcs (tini has no part to play in a local process).
+    entrypoints: { '*': [...VCS] },
     baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' },
     podsDir: path.join(tmp, 'pods'),
   });
