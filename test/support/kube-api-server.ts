@@ -5,7 +5,9 @@
  * patch, delete with propagationPolicy — with resourceVersions, label selectors, Status bodies
  * (404, 409 AlreadyExists/Conflict, 410 Expired, 415, 422) and chunked watch streams.
  *
- * Test hooks: a request log (with the caller's bearer token), `failNext` (answer the next matching
+ * Test hooks: a request log (with the caller's bearer token), `rbac` (a Role enforced on every
+ * request, 403 Forbidden as the real server answers, and `rbacReport`: the denied requests and the
+ * parts of the Role nothing used; kube-rbac.ts), `failNext` (answer the next matching
  * requests with a Status error), `goDown`/`comeBack` (the port refuses connections, open
  * connections and watches are cut), `closeWatches`, `compact` (the next resume gets 410, as an
  * HTTP status or as an ERROR event, alternately), and the ObjectStore for the simulated cluster.
@@ -13,6 +15,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jsonPatch, mergePatch, ObjectStore, parseSelector, RESOURCES, StatusError, type Change, type Obj } from './kube-objects.ts';
+import { createRoleAuthorizer, requestAttributes, type RbacOptions, type RbacReport } from './kube-rbac.ts';
+
+export type { PolicyRule, RbacOptions, RbacReport, RequestAttributes, RuleExpansion } from './kube-rbac.ts';
 
 export interface LoggedRequest {
   method: string;
@@ -45,10 +50,13 @@ export interface FakeKubeApi {
   closeWatches(): void;
   /** Forgets the event history: watches resuming from before the current version get 410 Expired. */
   compact(): void;
+  /** With the `rbac` option: the requests it denied and the rule expansions no allowed request matched (empty without it). */
+  rbacReport(): RbacReport;
   close(): Promise<void>;
 }
 
-const PATH = /^\/(?:api\/v1|apis\/([^/]+)\/([^/]+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/;
+/** A namespaced resource request; RBAC sees any subresource, the routes serve only `status`. */
+const PATH = /^\/(?:api\/v1|apis\/([^/]+)\/([^/]+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/;
 
 interface Watcher {
   resource: string;
@@ -58,8 +66,9 @@ interface Watcher {
   end: () => void;
 }
 
-export async function startKubeApi(opts: { bookmarkEveryMs?: number } = {}): Promise<FakeKubeApi> {
+export async function startKubeApi(opts: { bookmarkEveryMs?: number; rbac?: RbacOptions } = {}): Promise<FakeKubeApi> {
   const store = new ObjectStore();
+  const authorizer = opts.rbac ? createRoleAuthorizer(opts.rbac) : undefined;
   const requests: LoggedRequest[] = [];
   const deletions = new Map<string, string>();
   const watchers = new Set<Watcher>();
@@ -139,6 +148,11 @@ export async function startKubeApi(opts: { bookmarkEveryMs?: number } = {}): Pro
     const m = PATH.exec(url.pathname);
     const method = req.method ?? 'GET';
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const [, group = '', , namespace, resource, name, sub] = m ?? [];
+    const attrs = m ? requestAttributes(method, { group, namespace: namespace!, resource: resource!, name, subresource: sub }, url.searchParams) : undefined;
+    // As in the real server, authorization comes before anything else looks at the request.
+    const denial = attrs && authorizer?.authorize(attrs);
+    if (denial) throw denial;
     const rule = rules.find((r) => r.count > 0 && (!r.match || r.match({ method, path: url.pathname, query: url.searchParams, token })));
     if (rule) {
       rule.count--;
@@ -147,13 +161,12 @@ export async function startKubeApi(opts: { bookmarkEveryMs?: number } = {}): Pro
       send(res, rule.status, err.body());
       return { status: rule.status };
     }
-    const [, group = '', , namespace, resource, name, sub] = m ?? [];
     const type = resource ? RESOURCES[resource] : undefined;
-    if (!m || !type || type.group !== group) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+    if (!m || !type || type.group !== group || (sub !== undefined && sub !== 'status')) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     const body = raw ? (JSON.parse(raw) as Obj) : undefined;
     const ns = namespace!;
     if (!name) {
-      if (method === 'GET' && url.searchParams.get('watch') === 'true') return { status: watch(res, resource!, ns, url.searchParams) };
+      if (method === 'GET' && attrs?.verb === 'watch') return { status: watch(res, resource!, ns, url.searchParams) };
       if (method === 'GET') {
         const items = store.list(resource!, ns, url.searchParams.get('labelSelector')).map(({ kind: _k, apiVersion: _a, ...item }) => item);
         const list = { kind: type.listKind, apiVersion: type.apiVersion, metadata: { resourceVersion: String(store.currentRv()) }, items };
@@ -267,6 +280,7 @@ export async function startKubeApi(opts: { bookmarkEveryMs?: number } = {}): Pro
     },
     closeWatches,
     compact: () => store.compact(),
+    rbacReport: () => authorizer?.report() ?? { denied: [], unusedRules: [] },
     async close() {
       closeWatches();
       await new Promise<void>((resolve) => {
