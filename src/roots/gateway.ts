@@ -10,7 +10,7 @@ import { superviseWorkers } from '../gateway/workers.ts';
 import type { Listening } from '../http/listen.ts';
 import { clusterMetricsHandler, shareWithPrimary } from '../metrics/cluster.ts';
 import type { Logger } from '../log.ts';
-import { ensureFolders, healthOf, instrumented, listenInternal, listenPublic, openStore, publicApp, warnUnusedSettings } from './wiring.ts';
+import { checkReadFolders, healthOf, instrumented, listenInternal, listenPublic, openStore, publicApp, warnUnusedSettings } from './wiring.ts';
 
 export interface RunningGateway {
   publicServer: Listening;
@@ -22,7 +22,7 @@ export interface RunningGateway {
 /** `worker`: one of several processes (GATEWAY_WORKERS); its metrics go to the primary. */
 export async function startGateway(settings: Settings, env: Env, log: Logger, opts: { worker?: boolean } = {}): Promise<RunningGateway> {
   warnUnusedSettings(env, log);
-  await ensureFolders(settings);
+  await checkReadFolders(settings, log);
   const rawStore = await openStore(settings);
   const { metrics, store } = instrumented(rawStore, { storage: () => health.storage(), ffmpeg: () => health.ffmpeg() }, settings);
   const health = await healthOf(settings, store);

@@ -5,7 +5,7 @@
  * and passing them down (conventions 12). Nothing below this layer reads the settings object whole.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { unusedSettingsGiven, type Env, type Settings } from '../config.ts';
 import { ladderFromSettings } from '../contract.ts';
@@ -83,6 +83,21 @@ export async function ensureFolders(settings: Pick<Settings, 'STORAGE_PATH' | 'T
     } catch (err) {
       throw new Error(`cannot create ${dir} (${(err as NodeJS.ErrnoException).code}); set STORAGE_PATH to a writable folder`);
     }
+  }
+}
+
+/**
+ * The gateway only reads the volume (the chart mounts it read-only): STORAGE_PATH must be there;
+ * HLS_PATH may not exist yet on a new volume — the controller makes it — and is served as empty
+ * until it does.
+ */
+export async function checkReadFolders(settings: Pick<Settings, 'STORAGE_PATH' | 'HLS_PATH'>, log: Logger): Promise<void> {
+  const info = await stat(settings.STORAGE_PATH).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read STORAGE_PATH ${settings.STORAGE_PATH} (${err.code}); mount the volume there or set STORAGE_PATH`);
+  });
+  if (!info.isDirectory()) throw new Error(`STORAGE_PATH ${settings.STORAGE_PATH} is not a folder`);
+  if (!(await stat(settings.HLS_PATH).then((s) => s.isDirectory(), () => false))) {
+    log.warn({ hls: settings.HLS_PATH }, 'HLS_PATH does not exist yet (the controller creates it with the first video): nothing to serve until then');
   }
 }
 

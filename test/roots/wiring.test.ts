@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Runner, RunStatus } from '../../src/controller/runner.ts';
 import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
-import { purgeDeletedPackages, startUpCleanup } from '../../src/roots/wiring.ts';
+import { checkReadFolders, purgeDeletedPackages, startUpCleanup } from '../../src/roots/wiring.ts';
 
 const exists = (file: string) => access(file).then(() => true, () => false);
 const log = pino({ level: 'silent' });
@@ -76,6 +76,28 @@ test('the start-up clean-up spares running runs’ work folders, and a failing p
     assert.not.ok(await exists(path.join(w.settings.HLS_PATH, '9')));
   } finally {
     await w.close();
+  }
+});
+
+test('the gateway’s folder check writes nothing: a missing HLS_PATH is a warning, a missing or non-folder STORAGE_PATH an error naming it', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-wiring-'));
+  try {
+    const lines: string[] = [];
+    const recording = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const hls = path.join(dir, 'hls');
+    await checkReadFolders({ STORAGE_PATH: dir, HLS_PATH: hls }, recording);
+    assert.is(await exists(hls), false); // read-only volume: nothing created
+    assert.match(lines.join(''), /HLS_PATH does not exist yet/);
+    await mkdir(hls);
+    lines.length = 0;
+    await checkReadFolders({ STORAGE_PATH: dir, HLS_PATH: hls }, recording);
+    assert.equal(lines, []);
+    const failure = (storage: string) => checkReadFolders({ STORAGE_PATH: storage, HLS_PATH: hls }, log).then(() => '', (err: Error) => err.message);
+    assert.match(await failure(path.join(dir, 'missing')), /cannot read STORAGE_PATH .*missing \(ENOENT\)/);
+    await writeFile(path.join(dir, 'file'), 'x');
+    assert.match(await failure(path.join(dir, 'file')), /STORAGE_PATH .*file is not a folder/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
