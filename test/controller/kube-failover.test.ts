@@ -30,7 +30,7 @@ test.after(async () => {
 
 const completed = (id: number) => waitFor(async () => ((await h.store.get(id))?.compression_status === 'completed' ? h.store.get(id) : null), 40_000, `video ${id} completed`);
 const creates = () => h.api.requests.filter((r) => r.method === 'POST' && r.path === `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`);
-const lease = () => h.api.store.get('leases', NAMESPACE, 'vcs-controller-leader')!;
+const lease = () => h.api.store.get('leases', NAMESPACE, h.leaseName)!;
 /** The controller that leads at the end of the first test. */
 let survivor: ControllerProcess | undefined;
 

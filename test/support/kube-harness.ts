@@ -8,7 +8,9 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobStore } from '../../src/jobs/store.ts';
+import { controllerRole, renderChart } from './chart.ts';
 import { startKubeApi, type FakeKubeApi } from './kube-api-server.ts';
+import type { PolicyRule } from './kube-rbac.ts';
 import { startCluster, type SimulatedCluster } from './kube-cluster.ts';
 import { freePort, openStoreFile, waitFor } from './service.ts';
 import { startServer, type TestServer } from './http-server.ts';
@@ -44,16 +46,39 @@ export interface KubeHarness {
   release(path: string): void;
   /** Jobs in the API server, by name. */
   jobNames(): string[];
+  /** The Lease the controllers elect their leader on (the Role's, LEADER_ELECTION_LEASE_NAME). */
+  leaseName: string;
   close(): Promise<void>;
 }
 
-export async function startKubeHarness(tmp: string, files: Record<string, string | Buffer | number> = {}): Promise<KubeHarness> {
+export interface HarnessOptions {
+  /**
+   * The Role the API server enforces for the controllers, and the Lease name it allows. Defaults
+   * to the chart's (charts/video-compression), so every end-to-end test runs the controller
+   * with exactly the permissions a `helm install` gives it.
+   */
+  role?: { rules: PolicyRule[]; leaseName: string };
+  /** The claim name the Jobs mount (TRANSCODER_PVC). Defaults to PVC. */
+  pvc?: string;
+  /** The store the test reads and writes; defaults to the SQLite file the controllers make on the volume. */
+  openStore?: () => Promise<JobStore>;
+}
+
+let chartRole: Promise<{ rules: PolicyRule[]; leaseName: string }> | undefined;
+/** The chart's controller Role, rendered once per test process. */
+export function defaultRole(): Promise<{ rules: PolicyRule[]; leaseName: string }> {
+  chartRole ??= renderChart(NAMESPACE).then(controllerRole);
+  return chartRole;
+}
+
+export async function startKubeHarness(tmp: string, files: Record<string, string | Buffer | number> = {}, opts: HarnessOptions = {}): Promise<KubeHarness> {
   const storage = path.join(tmp, 'storage');
-  const api = await startKubeApi({ bookmarkEveryMs: 1000 });
+  const role = opts.role ?? (await defaultRole());
+  const api = await startKubeApi({ bookmarkEveryMs: 1000, rbac: { rules: role.rules, namespace: NAMESPACE, user: `system:serviceaccount:${NAMESPACE}:vcs-video-compression-controller` } });
   const cluster = startCluster({
     api,
     namespace: NAMESPACE,
-    volumes: { [PVC]: storage },
+    volumes: { [opts.pvc ?? PVC]: storage },
     commands: { vcs: [...VCS] },
     // The service's image: ENTRYPOINT tini -- vcs (tini has no part to play in a local process).
     entrypoints: { '*': [...VCS] },
@@ -103,6 +128,7 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
         VIDEO_PRESET: 'ultrafast',
         ALLOW_PRIVATE_SOURCES: 'true',
         LEADER_ELECTION_IDENTITY: name,
+        LEADER_ELECTION_LEASE_NAME: role.leaseName,
         // Short enough for quick handovers, long enough for a loaded test machine to renew in time.
         LEADER_ELECTION_LEASE_DURATION: '4000',
         LEADER_ELECTION_RENEW_DEADLINE: '3000',
@@ -137,7 +163,7 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
         20_000,
         'the controller’s /healthz',
       );
-      store ??= await openStoreFile(path.join(storage, 'vcs.sqlite'));
+      store ??= await (opts.openStore ?? (() => openStoreFile(path.join(storage, 'vcs.sqlite'))))();
       return proc;
     },
     hold: (url) => void held.set(url, held.get(url) ?? []),
@@ -147,6 +173,7 @@ export async function startKubeHarness(tmp: string, files: Record<string, string
       waiting.forEach((answer) => answer());
     },
     jobNames: () => api.store.list('jobs', NAMESPACE).map((j) => j.metadata.name).sort(),
+    leaseName: role.leaseName,
     async close() {
       for (const url of [...held.keys()]) harness.release(url);
       await Promise.all(controllers.map((c) => c.kill()));
