@@ -15,6 +15,7 @@ import { createListWatch, type ListWatch } from '../../src/controller/kube-watch
 import { RunnerUnavailableError } from '../../src/controller/runner.ts';
 import { createLogger } from '../../src/log.ts';
 import { startKubeApi, type FakeKubeApi } from '../support/kube-api-server.ts';
+import { defaultRole } from '../support/kube-harness.ts';
 import { waitFor } from '../support/service.ts';
 
 const test = suite('kube watch');
@@ -27,7 +28,8 @@ let kc: KubeConfig;
 let stops: (() => void)[] = [];
 
 test.before.each(async () => {
-  api = await startKubeApi();
+  // The runner's calls are checked against the chart's Role, as a cluster would.
+  api = await startKubeApi({ rbac: { rules: (await defaultRole()).rules, namespace: NS } });
   kc = new KubeConfig();
   kc.loadFromString(api.kubeconfig('token', NS));
 });
@@ -227,6 +229,11 @@ test('a stopped Job reads as running while a pod of it still runs (it may still 
 });
 
 test('the fake API server speaks like a real one to the real client (events, patches, Status replies)', async () => {
+  // The server itself, not the controller: no Role.
+  await api.close();
+  api = await startKubeApi();
+  kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfig('token', NS));
   const core = kc.makeApiClient(CoreV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   await core.createNamespacedEvent({ namespace: NS, body: { metadata: { name: 'ev-1', labels: { k: 'v' } }, involvedObject: { kind: 'Job', name: 'vcs-1-1' }, reason: 'Created', message: 'made' } });
