@@ -124,7 +124,7 @@ test('every call the controllers made was inside the chart’s Role; rules no ca
   const unused = report.unusedRules.map((r) => `${r.apiGroup || 'core'}/${r.resource} ${r.verb}${r.resourceName ? ` ${r.resourceName}` : ''}`);
   if (unused.length) console.log(`  Role rules no call used here: ${unused.join(', ')}`);
   // A Job is read by name only when its create meets 409 AlreadyExists (adopting the same run;
-  // test/controller/kube-runner.test.ts covers that path under this Role). Anything else unused
+  // test/controller/kube-watch.test.ts covers that path under this Role). Anything else unused
   // is a permission the controller does not need.
   assert.ok(unused.every((u) => u === 'batch/jobs get'), `unneeded grants: ${unused.join(', ')}`);
 });
