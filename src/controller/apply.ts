@@ -26,6 +26,8 @@ export interface ApplyContext {
   volume: VolumePaths;
   /** Builds the job contract for a run of `video` named `jobName`. */
   jobSpec: (video: VideoJob, jobName: string) => JobSpec;
+  /** A run was started (a first attempt or a restart): the runner took it. */
+  onStarted?: (video: VideoJob) => void;
   onCompleted?: (video: VideoJob, seconds: number) => void;
   onFailed?: (video: VideoJob) => void;
 }
@@ -37,6 +39,7 @@ const iso = (ctx: ApplyContext) => new Date(ctx.now()).toISOString();
 async function startRun(ctx: ApplyContext, video: VideoJob, jobName: string): Promise<void> {
   try {
     await ctx.runner.start(ctx.jobSpec(video, jobName));
+    ctx.onStarted?.(video);
   } catch (err) {
     // Unreachable runner: the video stays processing; the next pass finds the run or restarts it.
     if (err instanceof RunnerUnavailableError) throw err;

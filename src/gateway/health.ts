@@ -29,7 +29,8 @@ export interface HealthReporter {
   report(): Promise<HealthReport>;
   ready(): Promise<{ ready: boolean; reasons: string[] }>;
   /** Bytes under HLS_PATH and free on its filesystem (cached 30 s). */
-  storage(): Promise<{ usedBytes: number; availableBytes: number }>;
+  /** `sizeBytes`: the filesystem's size, when it could be measured. */
+  storage(): Promise<{ usedBytes: number; availableBytes: number; sizeBytes?: number }>;
   ffmpeg(): Promise<{ available: boolean; version: string | null }>;
 }
 
@@ -104,7 +105,7 @@ export function createHealth(deps: HealthDeps): HealthReporter {
     },
     async storage() {
       const [used, fs] = await Promise.all([usage(), statfs(deps.hlsPath).catch(() => null)]);
-      return { usedBytes: used, availableBytes: fs ? fs.bavail * fs.bsize : 0 };
+      return { usedBytes: used, availableBytes: fs ? fs.bavail * fs.bsize : 0, ...(fs ? { sizeBytes: fs.blocks * fs.bsize } : {}) };
     },
     ffmpeg,
     async ready() {

@@ -11,15 +11,15 @@ import { STATUSES, type Status } from '../jobs/model.ts';
 export interface FactSources {
   /** Video counts by status and the paused flag, from the store. */
   videos: () => Promise<{ counts: Record<Status, number>; paused: boolean }>;
-  /** Bytes used by the published packages and still free on their filesystem; absent where not measured. */
-  storage?: () => Promise<{ usedBytes: number; availableBytes: number }>;
+  /** Bytes used by the published packages, still free on their filesystem, and its size; absent where not measured. */
+  storage?: () => Promise<{ usedBytes: number; availableBytes: number; sizeBytes?: number }>;
   /** Absent where FFmpeg does not run (the controller of the cluster shape). */
   ffmpeg?: () => Promise<{ available: boolean }>;
 }
 
 export interface Facts {
   videos: { counts: Record<Status, number>; paused: boolean } | null;
-  storage: { usedBytes: number; availableBytes: number } | null;
+  storage: { usedBytes: number; availableBytes: number; sizeBytes: number | null } | null;
   ffmpeg: { available: boolean } | null;
 }
 
@@ -62,7 +62,11 @@ export function scrapeFacts(sources: FactSources, opts: { timeoutMs: number; onS
   const read = async (): Promise<Facts> => {
     const [videos, storage, ffmpeg] = await Promise.all([
       attempt(sources.videos, (raw) => ({ counts: checkCounts(raw.counts), paused: raw.paused === true }), opts.timeoutMs, opts.onStoreTimeout),
-      attempt(sources.storage, (raw) => ({ usedBytes: checkNumber(raw.usedBytes), availableBytes: checkNumber(raw.availableBytes) }), opts.timeoutMs),
+      attempt(
+        sources.storage,
+        (raw) => ({ usedBytes: checkNumber(raw.usedBytes), availableBytes: checkNumber(raw.availableBytes), sizeBytes: raw.sizeBytes === undefined ? null : checkNumber(raw.sizeBytes) }),
+        opts.timeoutMs,
+      ),
       attempt(sources.ffmpeg, (raw) => ({ available: raw.available === true }), opts.timeoutMs),
     ]);
     return { videos, storage, ffmpeg };

@@ -52,6 +52,12 @@ function matchedPattern(ctx: RoutedContext): string | undefined {
   return undefined;
 }
 
+/**
+ * A handler that writes the response itself (`ctx.respond = false`, e.g. the in-memory HLS files)
+ * says here how many body bytes it wrote, since Koa's response does not know them.
+ */
+export const BODY_BYTES_STATE = 'vcsBodyBytes';
+
 const methodLabel = (method: string): string => (METHODS.has(method) ? method : 'other');
 
 /**
@@ -72,6 +78,13 @@ export function httpMetrics(registry: Registry, prefixes: readonly string[]): ()
     buckets: HTTP_DURATION_BUCKETS,
     registers: [registry],
   });
+  const bytes = new Counter({
+    name: 'vcs_http_response_bytes_total',
+    help: 'Response body bytes of HTTP responses sent in full, by route pattern (route="/storage/hls": the HLS bytes served).',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
+  for (const route of prefixes) bytes.inc({ route }, 0);
   return () => async (ctx, next) => {
     const started = process.hrtime.bigint();
     let status = 500;
@@ -88,6 +101,12 @@ export function httpMetrics(registry: Registry, prefixes: readonly string[]): ()
       const labels = { route: routeLabel(ctx, prefixes), method: methodLabel(ctx.method) };
       duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
       requests.inc({ ...labels, status: String(status) });
+      // Counted once the whole body went out ('finish'; a handler that wrote the response itself
+      // may have finished already); an aborted transfer counts nothing.
+      const written = ctx.state[BODY_BYTES_STATE] as number | undefined;
+      const length = ctx.method === 'HEAD' || status === 204 || status === 304 ? 0 : (written ?? ctx.response.length ?? 0);
+      if (length > 0 && ctx.res.writableFinished) bytes.inc({ route: labels.route }, length);
+      else if (length > 0) ctx.res.once('finish', () => bytes.inc({ route: labels.route }, length));
     }
   };
 }

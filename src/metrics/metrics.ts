@@ -99,6 +99,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   if (deps.storage) {
     scraped({ name: 'vcs_storage_used_bytes', help: 'Bytes used by the published HLS packages.' }, (f) => f.storage, (g, v) => g.set(v.usedBytes));
     scraped({ name: 'vcs_storage_free_bytes', help: 'Bytes still available on the filesystem holding HLS_PATH.' }, (f) => f.storage, (g, v) => g.set(v.availableBytes));
+    scraped({ name: 'vcs_storage_size_bytes', help: 'Size of the filesystem holding HLS_PATH (disk usage: 1 - free / size).' }, (f) => f.storage?.sizeBytes ?? null, (g, v) => g.set(v));
   }
   if (deps.ffmpeg) scraped({ name: 'vcs_ffmpeg_available', help: 'Whether FFmpeg runs (1) or not (0).' }, (f) => f.ffmpeg, (g, v) => g.set(v.available ? 1 : 0));
 

@@ -214,6 +214,12 @@ exposition('answers the Prometheus text format with default and vcs_ metrics, ty
       vcs_ffmpeg_available: 'gauge',
       vcs_http_requests_total: 'counter',
       vcs_http_request_duration_seconds: 'histogram',
+      vcs_http_response_bytes_total: 'counter',
+      vcs_jobs_started_total: 'counter',
+      vcs_job_failures_total: 'counter',
+      vcs_encoded_video_seconds_total: 'counter',
+      vcs_job_last_completed_timestamp_seconds: 'gauge',
+      vcs_storage_size_bytes: 'gauge',
     };
     for (const [name, type] of Object.entries(types)) {
       assert.match(text, `# TYPE ${name} ${type}\n`, name);
@@ -502,6 +508,29 @@ jobs('jobHooks turn the controller callbacks into results and durations', async 
   assert.is(sample(text, 'vcs_job_duration_seconds_sum{result="failed_permanent"}'), 3);
 });
 
+jobs('starts, failures by code and step (bounded), seconds of video encoded and the last completion', async () => {
+  const m = createMetrics({ videos: fakeVideos(), storage: async () => ({ usedBytes: 0, availableBytes: 0 }), ffmpeg: async () => ({ available: true }), defaultMetrics: false });
+  let text = await m.registry.metrics();
+  assert.equal([sample(text, 'vcs_jobs_started_total'), sample(text, 'vcs_encoded_video_seconds_total')], [0, 0]);
+  assert.equal(samples(text, 'vcs_job_last_completed_timestamp_seconds'), [], 'absent until a job completed');
+  m.jobHooks.onStarted(video({}));
+  m.jobHooks.onStarted(video({}));
+  m.jobHooks.onCompleted(video({ duration_seconds: 61.5, completed_at: '2030-01-01T00:10:00.000Z' }), 30);
+  m.jobHooks.onCompleted(video({ duration_seconds: 10, completed_at: '2030-01-01T00:20:00.000Z' }), 5);
+  m.jobHooks.onFailed(video({ retryable: true, error_code: 'VCS_ERR_FFMPEG_FAILED', failed_at_step: 'compressing' }));
+  m.jobHooks.onFailed(video({ retryable: true, error_code: 'VCS_ERR_FFMPEG_FAILED', failed_at_step: 'compressing' }));
+  // What a document holds is not trusted as a label value.
+  m.jobHooks.onFailed(video({ retryable: false, error_code: 'made up by hand', failed_at_step: 'somewhere' as never }));
+  text = await m.registry.metrics();
+  assert.is(sample(text, 'vcs_jobs_started_total'), 2);
+  assert.is(sample(text, 'vcs_encoded_video_seconds_total'), 71.5);
+  assert.is(sample(text, 'vcs_job_last_completed_timestamp_seconds'), Date.parse('2030-01-01T00:20:00.000Z') / 1000);
+  assert.equal(samples(text, 'vcs_job_failures_total').sort(), [
+    'vcs_job_failures_total{code="VCS_ERR_FFMPEG_FAILED",step="compressing"} 2',
+    'vcs_job_failures_total{code="other",step="other"} 1',
+  ]);
+});
+
 jobs('failedResult follows the controller: retryable only when flagged so and the code is not permanent', () => {
   assert.is(failedResult({ retryable: true, error_code: 'VCS_ERR_FFMPEG_FAILED' }), 'failed_retryable');
   assert.is(failedResult({ retryable: true, error_code: 'SOMETHING_UNCATALOGUED' }), 'failed_retryable');
@@ -546,6 +575,24 @@ http('requests are labelled by the matched route pattern, never the raw path', a
     for (const raw of ['/api/post/1', '/api/post/2', '/nope', 'segment000', 'master.m3u8', '/storage/hls/5']) assert.not.match(text, raw, raw);
     // The scrape before this one is counted under its own route.
     assert.is(sample(await w.scrape(), 'vcs_http_requests_total{route="/metrics",method="GET",status="200"}'), 1);
+  } finally {
+    await close(w);
+  }
+});
+
+http('response bytes by route: HLS files and ranges sent are counted, HEAD is not', async () => {
+  const w = await world();
+  try {
+    assert.is(sample(await w.scrape(), 'vcs_http_response_bytes_total{route="/storage/hls"}'), 0, 'present from the start');
+    const seg = await w.get('/storage/hls/5/high/segment000.ts');
+    assert.is((await seg.arrayBuffer()).byteLength, 188);
+    assert.is((await w.get('/storage/hls/5/high/segment000.ts', { method: 'HEAD' })).status, 200);
+    const part = await w.get('/storage/hls/5/high/segment000.ts', { headers: { range: 'bytes=0-99' } });
+    assert.is((await part.arrayBuffer()).byteLength, 100);
+    // A playlist comes from memory, written by the handler itself.
+    assert.is((await (await w.get('/storage/hls/5/master.m3u8')).text()).length, 8);
+    const text = await w.scrape();
+    assert.is(sample(text, 'vcs_http_response_bytes_total{route="/storage/hls"}'), 296);
   } finally {
     await close(w);
   }

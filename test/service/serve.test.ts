@@ -95,6 +95,12 @@ test('three clips with MAX_CONCURRENT_JOBS=1 complete in FIFO order and are serv
     const metrics = await (await fetch(`${serve.internalUrl}/metrics`)).text();
     assert.match(metrics, /^vcs_jobs_total\{result="completed"\} 3$/m);
     assert.match(metrics, /^vcs_job_duration_seconds_count\{result="completed"\} 3$/m);
+    // The controller's start hook and the encoded seconds (three 3-second clips).
+    assert.match(metrics, /^vcs_jobs_started_total 3$/m);
+    const encoded = Number(/^vcs_encoded_video_seconds_total (\S+)$/m.exec(metrics)?.[1]);
+    assert.ok(encoded > 8.5 && encoded < 9.5, `encoded ${encoded}`);
+    assert.match(metrics, /^vcs_storage_size_bytes [1-9]/m);
+    assert.match(metrics, /^vcs_http_response_bytes_total\{route="\/storage\/hls"\} [1-9]/m);
     assert.match(metrics, /^vcs_queue_depth 0$/m);
     assert.match(metrics, /^vcs_store_up 1$/m);
     assert.match(metrics, /^vcs_ffmpeg_available 1$/m);

@@ -9,6 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import parseRange from 'range-parser';
+import { BODY_BYTES_STATE } from '../../metrics/http.ts';
 import type { SmallFile } from './small-file-cache.ts';
 
 export interface FileKind {
@@ -135,8 +136,10 @@ export function createMemoryResponder(): (ctx: Context, file: SmallFile, kind: F
     const gzip = headers.gzip && ctx.get('Accept-Encoding') && ctx.acceptsEncodings('gzip', 'identity') === 'gzip';
     ctx.status = 200;
     ctx.respond = false;
+    const body = ctx.method === 'HEAD' ? undefined : gzip ? file.gzip! : file.bytes;
+    ctx.state[BODY_BYTES_STATE] = body?.length ?? 0;
     ctx.res.writeHead(200, gzip ? headers.gzip! : headers.plain);
-    ctx.res.end(ctx.method === 'HEAD' ? undefined : gzip ? file.gzip! : file.bytes);
+    ctx.res.end(body);
   };
 }
 
