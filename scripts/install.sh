@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the service and its tests need on a Debian/Ubuntu machine with Node 20:
 # FFmpeg 5 or newer (Debian's package, with libx264), podman, buildah and debootstrap (the container
-# image and its test), the npm dependencies, and Helm 4 and kubectl in .tools/ (the chart's tests).
+# image and its test), promtool (the alert rules' tests), the npm dependencies, and Helm 4 and
+# kubectl in .tools/ (the chart's tests).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,26 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "install: ${missing[*]} (container image)"
   apt_install "${missing[@]}"
 fi
+
+# promtool (Debian's prometheus package) checks and unit-tests the alert rules (test/monitoring/).
+# The package also ships the Prometheus server: nothing here starts it (a policy-rc.d that
+# refuses service starts is put in place for the install when the machine has none).
+if ! command -v promtool >/dev/null; then
+  echo "install: promtool (Debian's prometheus package; its server is not started)"
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  apt_install prometheus
+  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+  # Where systemd runs, the unit may have been enabled and started anyway: stop it.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
+echo "install: $(promtool --version 2>&1 | head -n1)"
 
 if [ -f package-lock.json ]; then npm ci --no-fund --no-audit; else npm install --no-fund --no-audit; fi
 
