@@ -2,10 +2,11 @@
  * `npm run k8s`: rewrites the plain manifests in k8s/ — the chart in charts/video-compression
  * rendered with its defaults (release `vcs`, namespace `video`), for clusters without Helm — and
  * a kustomization that adds the namespace. Hooks (the `helm test` pod) are left out: only Helm
- * runs them. test/chart/chart.test.ts fails when k8s/ is not what this renders.
+ * runs them. test/chart/chart.test.ts fails when k8s/ is not what this renders. It also copies the
+ * alert rules and the dashboard to monitoring/ (test/monitoring/dashboard.test.ts checks them).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,6 +16,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const HELM = path.join(root, '.tools/helm/helm');
 export const CHART_DIR = path.join(root, 'charts/video-compression');
 export const K8S_DIR = path.join(root, 'k8s');
+export const MONITORING_DIR = path.join(root, 'monitoring');
 
 /** What the manifests are rendered as: the release name prefixes every object and Job name. */
 export const RELEASE = 'vcs';
@@ -93,11 +95,26 @@ export async function renderK8sFiles(): Promise<Record<string, string>> {
   };
 }
 
+/**
+ * The files of monitoring/ for a Prometheus and a Grafana without the chart: copies of the
+ * chart's alert rules and dashboard (their one source, charts/video-compression/files/).
+ */
+export async function renderMonitoringFiles(): Promise<Record<string, string>> {
+  return {
+    'prometheus-rules.yaml': await readFile(path.join(CHART_DIR, 'files/prometheus-rules.yaml'), 'utf8'),
+    'grafana-dashboard.json': await readFile(path.join(CHART_DIR, 'files/grafana-dashboard.json'), 'utf8'),
+  };
+}
+
 async function main(): Promise<void> {
-  const files = await renderK8sFiles();
-  await mkdir(K8S_DIR, { recursive: true });
-  for (const [name, text] of Object.entries(files)) await writeFile(path.join(K8S_DIR, name), text);
-  process.stdout.write(`k8s: ${Object.keys(files).map((name) => `k8s/${name}`).join(', ')} rewritten\n`);
+  for (const [dir, files] of [
+    [K8S_DIR, await renderK8sFiles()],
+    [MONITORING_DIR, await renderMonitoringFiles()],
+  ] as const) {
+    await mkdir(dir, { recursive: true });
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+    process.stdout.write(`k8s: ${Object.keys(files).map((name) => `${path.basename(dir)}/${name}`).join(', ')} rewritten\n`);
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -148,3 +148,10 @@ app.kubernetes.io/name: video-compression
 app.kubernetes.io/instance: {{ include "vcs.instance" . }}
 app.kubernetes.io/component: transcoder
 {{- end -}}
+
+{{/* Whether an optional monitoring object is rendered: {enabled, api, root}; null enabled = when the cluster serves the API. */}}
+{{- define "vcs.monitoringEnabled" -}}
+{{- if kindIs "invalid" .enabled -}}
+{{- if .root.Capabilities.APIVersions.Has .api -}}true{{- end -}}
+{{- else if .enabled -}}true{{- end -}}
+{{- end -}}
