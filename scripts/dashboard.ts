@@ -127,10 +127,11 @@ export function buildDashboard(): Dashboard {
       .withRow(new RowBuilder('Controller'))
       .withPanel(graph('Leader by replica', 'Which controller replica holds the Lease.', [['max by (pod) (vcs_controller_leader)', '{{pod}}']]))
       .withPanel(
-        graph('Worker state', 'Whether a worker is up and paused, and seconds since its last pass.', [
+        graph('Worker state', 'Whether a worker is up and paused, seconds since its last pass and since the last completed job.', [
           ['max(vcs_worker_up)', 'up'],
           ['max(vcs_worker_paused)', 'paused'],
           ['time() - max(vcs_worker_last_run_timestamp_seconds)', 'seconds since the last pass'],
+          ['time() - max(vcs_job_last_completed_timestamp_seconds)', 'seconds since the last completed job'],
         ]),
       )
       .build()
