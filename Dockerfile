@@ -24,6 +24,7 @@ COPY scripts/build.mjs scripts/
 COPY bin bin
 COPY src src
 COPY transcoder transcoder
+COPY ui ui
 # better-sqlite3 needs only its compiled addon at run time; its SQLite sources and the compiler's
 # object files are 26 MB.
 RUN npm run build \

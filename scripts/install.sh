@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the service and its tests need on a Debian/Ubuntu machine with Node 20:
 # FFmpeg 5 or newer (Debian's package, with libx264), podman, buildah and debootstrap (the container
-# image and its test), promtool (the alert rules' tests), the npm dependencies, and Helm 4 and
-# kubectl in .tools/ (the chart's tests).
+# image and its test), promtool (the alert rules' tests), Chromium (the dashboard's browser tests),
+# the npm dependencies, and Helm 4 and kubectl in .tools/ (the chart's tests).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +44,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "install: ${missing[*]} (container image)"
   apt_install "${missing[@]}"
 fi
+
+# Chromium (Debian's package) for the admin dashboard's browser tests (test/ui/, playwright-core).
+if ! command -v chromium >/dev/null; then
+  echo "install: chromium (the dashboard's browser tests)"
+  apt_install chromium
+fi
+echo "install: $(chromium --version 2>/dev/null | head -n1)"
 
 # promtool (Debian's prometheus package) checks and unit-tests the alert rules (test/monitoring/).
 # The package also ships the Prometheus server: nothing here starts it (a policy-rc.d that

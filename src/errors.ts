@@ -40,8 +40,8 @@ export const ERRORS = {
   VCS_ERR_BAD_JOB: { status: 500, permanent: true, expose: true, describe: 'The job contract the transcoder received is incomplete or unsafe (a bug or a hand-made Job).' },
   // API
   VCS_ERR_BAD_REQUEST: { status: 400, permanent: true, expose: true, forStatus: true, describe: 'A field, parameter or body is invalid; the message names it.' },
-  VCS_ERR_UNAUTHORIZED: { status: 401, permanent: true, expose: true, forStatus: true, describe: 'The API key is missing or wrong (Authorization: Bearer <key>), or none is configured.' },
-  VCS_ERR_FORBIDDEN: { status: 403, permanent: true, expose: true, forStatus: true, describe: 'Hotlink protection: the Referer names a site not in ALLOWED_REFERERS.' },
+  VCS_ERR_UNAUTHORIZED: { status: 401, permanent: true, expose: true, forStatus: true, describe: 'The API key is missing or wrong (Authorization: Bearer <key>), or none is configured; or the admin page without a session.' },
+  VCS_ERR_FORBIDDEN: { status: 403, permanent: true, expose: true, forStatus: true, describe: 'Hotlink protection: the Referer names a site not in ALLOWED_REFERERS; or an admin-session call without its CSRF token.' },
   VCS_ERR_METHOD_NOT_ALLOWED: { status: 405, permanent: true, expose: true, forStatus: true, describe: 'The route exists but not with this method (the Allow header lists those it takes).' },
   VCS_ERR_PAYLOAD_TOO_LARGE: { status: 413, permanent: true, expose: true, forStatus: true, describe: 'The request body is over 64 KB.' },
   VCS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, permanent: true, expose: true, forStatus: true, describe: 'The request body is not JSON (send Content-Type: application/json).' },

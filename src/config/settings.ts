@@ -294,14 +294,15 @@ export const SETTINGS = {
   }),
 
   ...group('Admin dashboard', {
-    ADMIN_ENABLED: s({
-      default: 'true',
-      parse: boolean,
-      usedBy: [],
-      notUsedYet: 'the admin dashboard is planned; nothing is served under ADMIN_PATH yet',
-      description: 'Serve the admin dashboard',
-    }),
+    ADMIN_ENABLED: s({ default: 'true', parse: boolean, usedBy: PUBLIC_HTTP, description: 'Serve the admin dashboard under ADMIN_PATH (sign-in with an API key)' }),
     ADMIN_PATH: s({ default: '/admin', parse: urlPath, usedBy: PUBLIC_HTTP, description: 'URL path of the admin dashboard (rate-limited by DASHBOARD_RATE_LIMIT)' }),
+    ADMIN_SESSION_SECRET: s({
+      default: undefined,
+      parse: optionalText,
+      usedBy: PUBLIC_HTTP,
+      secret: true,
+      description: 'Secret the admin sessions (24 h cookies) are signed with, the same on every gateway replica; unset: random per process (a restart or another replica signs the admin out)',
+    }),
   }),
 
   ...group('Shapes of the service', {

@@ -15,6 +15,7 @@ import Koa, { type Middleware } from 'koa';
 import { errorHandler } from '../http/error-handler.ts';
 import { HLS_ROUTE } from '../jobs/urls.ts';
 import type { Logger } from '../log.ts';
+import { adminRouter, sessionOf, type AdminDeps } from './admin/routes.ts';
 import { apiRouter, type ApiDeps } from './api.ts';
 import type { HealthReporter } from './health.ts';
 import { rateLimit } from './rate-limit.ts';
@@ -30,6 +31,8 @@ export interface AppDeps {
   limits: { hlsPerMinute: number; apiMax: number; apiWindowMs: number; dashboardPerHour: number; adminPath: string };
   /** Counts and times requests (the metrics are served on the internal port). */
   httpMetrics?: Middleware;
+  /** The admin dashboard under limits.adminPath (ADMIN_ENABLED); absent: nothing is served there. */
+  admin?: AdminDeps;
 }
 
 /** Only the paths under `prefix` (exactly as spelt) go through `mw`. */
@@ -65,13 +68,24 @@ export function createApp(deps: AppDeps): Koa {
   // HLS files first: the hottest path skips the body parser and the routers.
   const hlsLimit = rateLimit({ name: 'hls', max: limits.hlsPerMinute, windowMs: 60_000 }, log);
   app.use(under(HLS_ROUTE, (ctx, next) => hlsLimit(ctx, () => deps.hls(ctx, next))));
-  app.use(under(limits.adminPath, rateLimit({ name: 'dashboard', max: limits.dashboardPerHour, windowMs: 3_600_000 }, log)));
-  app.use(under('/api', rateLimit({ name: 'api', max: limits.apiMax, windowMs: limits.apiWindowMs }, log)));
+  const dashboardLimit = rateLimit({ name: 'dashboard', max: limits.dashboardPerHour, windowMs: 3_600_000 }, log);
+  const apiLimit = rateLimit({ name: 'api', max: limits.apiMax, windowMs: limits.apiWindowMs }, log);
+  const admin = deps.admin;
+  app.use(under(limits.adminPath, dashboardLimit));
+  // The dashboard's own API calls count against the dashboard's budget, not the API clients'.
+  app.use(under('/api', (ctx, next) => (admin && !ctx.get('authorization') && sessionOf(ctx, admin) ? dashboardLimit(ctx, next) : apiLimit(ctx, next))));
+  // The sign-in form is the only form the service reads; the API takes JSON only.
+  if (admin) app.use(under(limits.adminPath, bodyParser({ enableTypes: ['form'], formLimit: '4kb', encoding: 'utf-8' })));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
   app.use(health.routes());
   app.use(health.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
+  if (admin) {
+    const dashboard = adminRouter(admin);
+    app.use(dashboard.routes());
+    app.use(dashboard.allowedMethods());
+  }
   // A player that hangs up mid-download is not an error worth a stack trace.
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE'].includes(err.code ?? '')) return;

@@ -4,6 +4,7 @@
  * peers built from these pieces, each turning the settings into the options of the parts below
  * and passing them down (conventions 12). Nothing below this layer reads the settings object whole.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,8 +15,10 @@ import { createController, reconcileSettings, type Controller } from '../control
 import { podJobSpec } from '../controller/job-manifest.ts';
 import { createProgressReceiver, type ProgressReceiver, type ProgressTokens } from '../controller/progress.ts';
 import type { Runner } from '../controller/runner.ts';
+import { createLiveFeed } from '../gateway/admin/live.ts';
+import { adminSessionAuth, type AdminDeps } from '../gateway/admin/routes.ts';
 import { createApp } from '../gateway/app.ts';
-import { apiKeyAuth, createKeyring } from '../gateway/auth.ts';
+import { apiKeyAuth, createKeyring, type Keyring } from '../gateway/auth.ts';
 import { createHealth, type HealthReporter } from '../gateway/health.ts';
 import { hlsFiles } from '../gateway/hls-files.ts';
 import type { WorkerPort, WorkerState } from '../gateway/ports.ts';
@@ -32,6 +35,7 @@ import { instrumentStore } from '../metrics/store.ts';
 import { removeOrphanWork, removePackage, sweepTemp } from '../volume/cleanup.ts';
 import type { VolumePaths } from '../volume/layout.ts';
 import type Koa from 'koa';
+import type { Middleware } from 'koa';
 
 /** Whether this is the compiled build (dist/, plain node) or the sources (run through tsx, as the tests do). */
 const COMPILED = path.extname(import.meta.filename) === '.js';
@@ -171,7 +175,10 @@ export function publicApp(settings: Settings, deps: { store: JobStore; log: Logg
   const log = deps.log.child({ part: 'http' });
   const keyring = createKeyring(settings.API_KEY, settings.API_KEY_HASHES);
   if (keyring.size === 0) log.warn('no API key configured (API_KEY or API_KEY_HASHES): calls that need one are refused');
+  const admin = settings.ADMIN_ENABLED ? adminDeps(settings, deps.store, keyring, log) : undefined;
+  const withAdmin = (mw: Middleware): Middleware => (admin ? adminSessionAuth(admin, mw) : mw);
   return createApp({
+    admin,
     log,
     proxy: { trust: settings.TRUST_PROXY, hops: settings.TRUSTED_PROXY_HOPS },
     health: deps.health,
@@ -192,12 +199,31 @@ export function publicApp(settings: Settings, deps: { store: JobStore; log: Logg
       tempPath: settings.TEMP_PATH,
       cleanupTempAfterMs: settings.CLEANUP_TEMP_AFTER,
       allowLocalSources: settings.ALLOW_LOCAL_SOURCES,
-      requireKey: apiKeyAuth(keyring, log, true),
-      readKey: apiKeyAuth(keyring, log, settings.REQUIRE_AUTH_FOR_READS),
+      requireKey: withAdmin(apiKeyAuth(keyring, log, true)),
+      readKey: withAdmin(apiKeyAuth(keyring, log, settings.REQUIRE_AUTH_FOR_READS)),
       storageUsed: async () => (await deps.health.storage()).usedBytes,
       worker: deps.worker,
     },
   });
+}
+
+/** The admin dashboard's parts: its session secret, its live feed over the store, its built assets. */
+function adminDeps(settings: Settings, store: JobStore, keyring: Keyring, log: Logger): AdminDeps {
+  let secret: Buffer;
+  if (settings.ADMIN_SESSION_SECRET) secret = createHash('sha256').update(settings.ADMIN_SESSION_SECRET).digest();
+  else {
+    secret = randomBytes(32);
+    log.info('ADMIN_SESSION_SECRET is not set: admin sessions last as long as this process (set it where several gateways serve the dashboard)');
+  }
+  return {
+    path: settings.ADMIN_PATH,
+    secret,
+    keyring,
+    live: createLiveFeed({ store, log, intervalMs: 2000, now: Date.now }),
+    log,
+    now: Date.now,
+    assetsDir: path.join(packageRoot(), 'dist/ui/admin'),
+  };
 }
 
 export function listenPublic(settings: Settings, app: Koa): Promise<Listening> {

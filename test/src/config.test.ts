@@ -138,7 +138,7 @@ test('every setting’s value reads back from its text (what a child process or 
 });
 
 test('secrets: hidden by vcs config, redacted in logs, never passed to a transcoder', () => {
-  assert.equal([...SECRET_SETTINGS].sort(), ['API_KEY', 'API_KEY_HASHES', 'APPWRITE_API_KEY', 'PROGRESS_SECRET', 'SENTRY_DSN']);
+  assert.equal([...SECRET_SETTINGS].sort(), ['ADMIN_SESSION_SECRET', 'API_KEY', 'API_KEY_HASHES', 'APPWRITE_API_KEY', 'PROGRESS_SECRET', 'SENTRY_DSN']);
   for (const name of SECRET_SETTINGS) for (const p of [name, `env.${name}`, `settings.${name}`]) assert.ok(REDACT_PATHS.includes(p), p);
   const c = loadConfig({ API_KEY: 'k', APPWRITE_API_KEY: 'a', PROGRESS_SECRET: 'p', API_KEY_HASHES: '' });
   const shown = printableSettings(c);
@@ -166,7 +166,7 @@ test('what reaches a transcoder: its settings (FFmpeg paths only on this machine
 
 test('settings nothing reads yet are said so: in the docs and, when set, as a warning at start', () => {
   const unused = settingNames().filter((name) => settingOf(name).notUsedYet);
-  assert.equal(unused, ['NODE_ENV', 'DELETE_OLD_VIDEOS_AFTER', 'SENTRY_DSN', 'ADMIN_ENABLED']);
+  assert.equal(unused, ['NODE_ENV', 'DELETE_OLD_VIDEOS_AFTER', 'SENTRY_DSN']);
   for (const name of unused) assert.equal(settingOf(name).usedBy, [], name);
   assert.equal(unusedSettingsGiven({ NODE_ENV: 'production', DELETE_OLD_VIDEOS_AFTER: '90' }), [], 'defaults are not a choice');
   assert.equal(

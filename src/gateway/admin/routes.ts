@@ -1,0 +1,210 @@
+/**
+ * The admin dashboard under ADMIN_PATH (the plan's "ADMIN DASHBOARD"): the sign-in page (an API
+ * key, the same hashed keys as the API), the dashboard page, its static assets (built by
+ * scripts/build.mjs from ui/admin/ with esbuild), the session endpoint that hands the page its
+ * CSRF token, sign-out, and the live feed (Server-Sent Events).
+ *
+ * Every answer carries a strict Content-Security-Policy (scripts and styles from this origin only,
+ * no inline script). The page calls the ordinary /api endpoints with its session cookie and the
+ * CSRF token (`adminSessionAuth`): the API keeps accepting Bearer keys as before.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import { vcsError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { Keyring } from '../auth.ts';
+import type { LiveFeed } from './live.ts';
+import { checkCsrf, csrfToken, newSession, openSession, sealSession, SESSION_COOKIE, SESSION_TTL_MS, CSRF_HEADER, type AdminSession } from './session.ts';
+
+export interface AdminDeps {
+  /** ADMIN_PATH, e.g. /admin. */
+  path: string;
+  secret: Buffer;
+  keyring: Keyring;
+  live: LiveFeed;
+  log: Logger;
+  now: () => number;
+  /** The built assets (dist/ui/admin). */
+  assetsDir: string;
+}
+
+export const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "media-src 'self' blob:",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const ASSETS: Record<string, string> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
+const HEARTBEAT_MS = 15_000;
+
+function securityHeaders(ctx: Context): void {
+  ctx.set('Content-Security-Policy', CSP);
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set('Referrer-Policy', 'same-origin');
+  ctx.set('X-Frame-Options', 'DENY');
+}
+
+/** The signed-in admin of a request, or null. */
+export function sessionOf(ctx: Context, deps: Pick<AdminDeps, 'secret' | 'now'>): AdminSession | null {
+  return openSession(ctx.cookies.get(SESSION_COOKIE), deps.secret, deps.now());
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * For the API: a request with a valid admin session cookie is the admin's (state-changing ones
+ * only with the session's CSRF token); anything else goes to `fallback` (the API key check).
+ */
+export function adminSessionAuth(deps: Pick<AdminDeps, 'secret' | 'now' | 'log'>, fallback: Middleware): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const session = ctx.get('authorization') ? null : sessionOf(ctx, deps);
+    if (!session) return fallback(ctx, next);
+    if (STATE_CHANGING.has(ctx.method) && !checkCsrf(session, ctx.get(CSRF_HEADER) || undefined, deps.secret)) {
+      deps.log.warn({ admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin call refused: missing or wrong CSRF token');
+      throw vcsError('VCS_ERR_FORBIDDEN', `a call made with the admin session needs its CSRF token in the ${CSRF_HEADER} header`);
+    }
+    ctx.state.admin = session.subject;
+    if (STATE_CHANGING.has(ctx.method)) deps.log.info({ admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin action');
+    return next();
+  };
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="assets/style.css">
+<script type="module" src="assets/app.js"></script>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+const LOGIN_PAGE = (failed: boolean) =>
+  page(
+    'Sign in · Video compression',
+    `<main class="signin">
+<h1>Video compression</h1>
+${failed ? '<p class="error" role="alert">That key is not valid.</p>' : ''}
+<form method="post" action="login">
+<label for="key">API key</label>
+<input id="key" name="key" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+</main>`,
+  );
+
+const DASHBOARD_PAGE = page('Video compression', '<div id="app" data-view="dashboard"><p class="loading">Loading…</p></div>');
+
+export function adminRouter(deps: AdminDeps): Router {
+  const router = new Router({ prefix: deps.path, sensitive: true, strict: false });
+  const assets = new Map<string, Buffer>();
+  for (const name of Object.keys(ASSETS)) {
+    try {
+      assets.set(name, readFileSync(path.join(deps.assetsDir, name)));
+    } catch {
+      deps.log.warn({ dir: deps.assetsDir, file: name }, 'admin dashboard asset missing: run npm run build');
+    }
+  }
+  const cookieOptions = (ctx: Context) => ({ httpOnly: true, sameSite: 'strict' as const, secure: ctx.secure, path: '/', overwrite: true });
+
+  router.use(async (ctx, next) => {
+    securityHeaders(ctx);
+    await next();
+  });
+
+  // The page itself; /admin/ and /admin alike (relative asset URLs resolve under the path).
+  router.get('/', (ctx) => {
+    if (!ctx.path.endsWith('/')) return ctx.redirect(`${deps.path}/`);
+    if (!sessionOf(ctx, deps)) return ctx.redirect(`${deps.path}/login`);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = DASHBOARD_PAGE;
+  });
+
+  router.get('/login', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = LOGIN_PAGE(ctx.query.failed !== undefined);
+  });
+
+  router.post('/login', (ctx) => {
+    // Same-origin form posts only (a cross-site page cannot sign a visitor in as someone else).
+    const site = ctx.get('sec-fetch-site');
+    if (site && site !== 'same-origin' && site !== 'none') throw vcsError('VCS_ERR_FORBIDDEN', 'sign-in is accepted from this site only');
+    const key = (ctx.request.body as { key?: unknown } | undefined)?.key;
+    const result = typeof key === 'string' && key.length <= 512 ? deps.keyring.check(`Bearer ${key.trim()}`) : ({ ok: false, reason: 'missing' } as const);
+    if (!result.ok) {
+      deps.log.warn({ ip: ctx.ip, reason: result.reason }, 'admin sign-in refused');
+      return ctx.redirect(`${deps.path}/login?failed`);
+    }
+    const session = newSession(`api-key:${result.fingerprint}`, 'api-key', deps.now());
+    ctx.cookies.set(SESSION_COOKIE, sealSession(session, deps.secret), { ...cookieOptions(ctx), maxAge: SESSION_TTL_MS });
+    deps.log.info({ admin: session.subject, ip: ctx.ip }, 'admin signed in');
+    ctx.status = 303;
+    ctx.redirect(`${deps.path}/`);
+  });
+
+  router.get('/session', (ctx) => {
+    const session = sessionOf(ctx, deps);
+    if (!session) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { subject: session.subject, method: session.method, expires: new Date(session.expires).toISOString(), csrf: csrfToken(session, deps.secret) };
+  });
+
+  router.post('/logout', (ctx) => {
+    const session = sessionOf(ctx, deps);
+    if (session && !checkCsrf(session, ctx.get(CSRF_HEADER) || undefined, deps.secret)) throw vcsError('VCS_ERR_FORBIDDEN', `sign-out needs the session's CSRF token in ${CSRF_HEADER}`);
+    ctx.cookies.set(SESSION_COOKIE, '', { ...cookieOptions(ctx), maxAge: 0 });
+    if (session) deps.log.info({ admin: session.subject }, 'admin signed out');
+    ctx.status = 204;
+  });
+
+  router.get('/events', (ctx) => {
+    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    const stream = new PassThrough();
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    ctx.status = 200;
+    ctx.body = stream;
+    stream.write('retry: 5000\n\n');
+    const unsubscribe = deps.live.subscribe((snapshot) => stream.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`));
+    const heartbeat = setInterval(() => stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const end = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      stream.end();
+    };
+    ctx.req.on('close', end);
+    ctx.res.on('close', end);
+  });
+
+  router.get('/assets/:file', (ctx) => {
+    const file = ctx.params.file!;
+    const body = Object.hasOwn(ASSETS, file) ? assets.get(file) : undefined;
+    if (!body) throw vcsError('VCS_ERR_NOT_FOUND', `no asset ${file}`);
+    ctx.type = ASSETS[file]!;
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = body;
+  });
+
+  return router;
+}

@@ -1,0 +1,138 @@
+/**
+ * The admin dashboard's HTTP side (src/gateway/admin/routes.ts) on the public app as the roots
+ * build it: sign-in, the session cookie's flags, the session endpoint, the API with the session
+ * (CSRF on state-changing calls, Bearer keys unchanged), the live feed, assets, sign-out, and the
+ * dashboard's own rate-limit budget.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { API_KEY, startGateway, type GatewayUnderTest } from '../../support/gateway.ts';
+
+const test = suite('admin routes');
+let gw: GatewayUnderTest;
+
+test.before(async () => {
+  gw = await startGateway({ ADMIN_SESSION_SECRET: 'routes-test', TRUST_PROXY: 'true', RATE_LIMIT_MAX_REQUESTS: '3' });
+});
+test.after(() => gw?.close());
+
+const form = (key: string, headers: Record<string, string> = {}) =>
+  fetch(`${gw.url}/admin/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ key }).toString() });
+
+async function signIn(headers: Record<string, string> = {}): Promise<{ cookie: string; csrf: string; setCookie: string }> {
+  const res = await form(API_KEY, headers);
+  assert.is(res.status, 303);
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  const cookie = setCookie.split(';')[0]!;
+  const session = await (await fetch(`${gw.url}/admin/session`, { headers: { cookie } })).json();
+  return { cookie, csrf: session.csrf, setCookie };
+}
+
+test('signed out: the page sends to the sign-in page; the session and the live feed answer 401', async () => {
+  const page = await fetch(`${gw.url}/admin/`, { redirect: 'manual' });
+  assert.equal([page.status, page.headers.get('location')], [302, '/admin/login']);
+  assert.is((await fetch(`${gw.url}/admin/session`)).status, 401);
+  assert.is((await fetch(`${gw.url}/admin/events`)).status, 401);
+  const login = await fetch(`${gw.url}/admin/login`);
+  assert.is(login.status, 200);
+  assert.match(login.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+  assert.not.match(await login.text(), /<script>|\son[a-z]+=/, 'no inline script');
+});
+
+test('a wrong or missing key is refused without a cookie; the right one gets a 24-hour HttpOnly SameSite=Strict cookie', async () => {
+  for (const key of ['wrong', '', 'x'.repeat(600)]) {
+    const res = await form(key);
+    assert.equal([res.status, res.headers.get('location'), res.headers.get('set-cookie')], [302, '/admin/login?failed', null], key);
+  }
+  const { setCookie } = await signIn();
+  assert.match(setCookie, /^vcs_admin=v1\./);
+  assert.match(setCookie, /path=\//);
+  assert.match(setCookie, /samesite=strict/);
+  assert.match(setCookie, /httponly/);
+  assert.not.match(setCookie, /secure/, 'plain HTTP');
+  const expires = Date.parse(/expires=([^;]+)/.exec(setCookie)![1]!);
+  assert.ok(Math.abs(expires - Date.now() - 24 * 3600_000) < 60_000);
+  assert.ok(gw.logs.some((l) => l.msg === 'admin signed in'));
+  assert.not.ok(JSON.stringify(gw.logs).includes(API_KEY), 'the key is never logged');
+});
+
+test('behind a TLS proxy the cookie is Secure; a cross-site sign-in post is refused', async () => {
+  const { setCookie } = await signIn({ 'x-forwarded-proto': 'https' });
+  assert.match(setCookie, /secure/);
+  assert.is((await form(API_KEY, { 'sec-fetch-site': 'cross-site' })).status, 403);
+});
+
+test('the API with the session: reads work, changes need the CSRF token, a forged cookie is nobody', async () => {
+  const { cookie, csrf } = await signIn();
+  assert.is((await fetch(`${gw.url}/api/jobs`, { headers: { cookie } })).status, 200);
+  const refused = await fetch(`${gw.url}/api/worker/pause`, { method: 'POST', headers: { cookie } });
+  assert.is(refused.status, 403);
+  assert.is((await refused.json()).error.code, 'VCS_ERR_FORBIDDEN');
+  assert.is(await gw.store.isPaused(), false);
+  const wrong = await fetch(`${gw.url}/api/worker/pause`, { method: 'POST', headers: { cookie, 'x-csrf-token': `${csrf}x` } });
+  assert.is(wrong.status, 403);
+  const ok = await fetch(`${gw.url}/api/worker/pause`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
+  assert.is(ok.status, 200);
+  assert.is(await gw.store.isPaused(), true);
+  assert.ok(gw.logs.some((l) => l.msg === 'admin action' && String(l.admin).startsWith('api-key:') && l.path === '/api/worker/pause'));
+  await gw.store.setPaused(false);
+  const forged = cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+  assert.is((await fetch(`${gw.url}/api/jobs`, { headers: { cookie: forged } })).status, 401);
+  // A Bearer key still decides alone.
+  assert.is((await fetch(`${gw.url}/api/jobs`, { headers: { cookie, authorization: 'Bearer wrong' } })).status, 401);
+});
+
+test('the dashboard’s API calls spend the dashboard’s budget, not the API clients’ (RATE_LIMIT_MAX_REQUESTS=3)', async () => {
+  const { cookie } = await signIn({ 'x-forwarded-for': '203.0.113.9' });
+  const withSession = [];
+  for (let i = 0; i < 5; i++) withSession.push((await fetch(`${gw.url}/api/stats`, { headers: { cookie, 'x-forwarded-for': '203.0.113.9' } })).status);
+  assert.equal(withSession, [200, 200, 200, 200, 200]);
+  const withKey = [];
+  for (let i = 0; i < 5; i++) withKey.push((await fetch(`${gw.url}/api/stats`, { headers: { authorization: `Bearer ${API_KEY}`, 'x-forwarded-for': '203.0.113.10' } })).status);
+  assert.equal(withKey, [200, 200, 200, 429, 429]);
+});
+
+test('the live feed streams snapshots of counts and progress', async () => {
+  await gw.store.create({ wp_post_id: 77, title: 'Live', original_video_url: 'https://example.com/77.mp4' });
+  const { cookie } = await signIn();
+  const controller = new AbortController();
+  const res = await fetch(`${gw.url}/admin/events`, { headers: { cookie }, signal: controller.signal });
+  assert.is(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('event: snapshot')) text += new TextDecoder().decode((await reader.read()).value);
+  while (!/event: snapshot\ndata: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+  const data = JSON.parse(/event: snapshot\ndata: (.*)\n\n/.exec(text)![1]!);
+  assert.is(data.counts.pending, 1);
+  assert.equal([data.paused, data.processing], [false, []]);
+  controller.abort();
+});
+
+test('assets: the two built files, nothing else', async () => {
+  const js = await fetch(`${gw.url}/admin/assets/app.js`);
+  assert.is(js.status, 200);
+  assert.match(js.headers.get('content-type') ?? '', /javascript/);
+  assert.ok((await js.text()).length > 1000);
+  for (const bad of ['/admin/assets/index.js', '/admin/assets/..%2F..%2Fpackage.json', '/admin/assets/constructor', '/admin/assets/__proto__']) assert.is((await fetch(`${gw.url}${bad}`)).status, 404, bad);
+});
+
+test('sign-out needs the CSRF token and clears the cookie', async () => {
+  const { cookie, csrf } = await signIn();
+  assert.is((await fetch(`${gw.url}/admin/logout`, { method: 'POST', headers: { cookie } })).status, 403);
+  const out = await fetch(`${gw.url}/admin/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
+  assert.is(out.status, 204);
+  assert.match(out.headers.get('set-cookie') ?? '', /vcs_admin=;.*expires=Thu, 01 Jan 1970/);
+});
+
+test('ADMIN_ENABLED=false serves nothing under ADMIN_PATH and ignores session cookies on the API', async () => {
+  const off = await startGateway({ ADMIN_ENABLED: 'false' });
+  try {
+    assert.is((await fetch(`${off.url}/admin/login`)).status, 404);
+    assert.is((await fetch(`${off.url}/api/jobs`, { headers: { cookie: 'vcs_admin=v1.x.y' } })).status, 401);
+  } finally {
+    await off.close();
+  }
+});
+
+test.run();
