@@ -65,7 +65,7 @@ test.before(async () => {
     return openStoreFile(path.join(storage, 'vcs.sqlite'));
   });
   await seed(store);
-  const clip = await readFile(await makeClip(path.join(tmp, 'clip.mp4'), { width: 640, height: 360, seconds: 20, audio: 2 }));
+  const clip = await readFile(await makeClip(path.join(tmp, 'clip.mp4'), { width: 854, height: 480, seconds: 60, audio: 2 }));
   source = await startServer((_req, res) => res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': clip.length }).end(clip));
   serve = await startServe({
     ...(await servicePorts()),
@@ -125,6 +125,7 @@ test('statistics, the first page, and a title with HTML shown as text', async ()
 
 test('filters, search, sort and pagination', async () => {
   await page.fill('#search', '');
+  await pagerSays('(231 videos)'); // the search applies 300 ms after the last keystroke
   await page.selectOption('#filter-status', 'completed');
   await pagerSays('(30 videos)');
   assert.ok((await page.$$eval('tbody tr[data-id]', (r) => r.map((x) => (x as HTMLElement).dataset.status))).every((s) => s === 'completed'));
@@ -132,6 +133,7 @@ test('filters, search, sort and pagination', async () => {
   await pagerSays('Page 2 of 2');
   assert.is((await rowIds()).length, 10);
   await page.selectOption('#filter-status', '');
+  await pagerSays('(231 videos)');
   await page.fill('#search', 'Tutorial');
   await pagerSays('(23 videos)');
   await page.selectOption('#sort', 'wp_post_id');
@@ -141,6 +143,7 @@ test('filters, search, sort and pagination', async () => {
   await page.fill('#search', '');
   await page.selectOption('#sort', 'created_at');
   await page.selectOption('#order', 'desc');
+  await pagerSays('(231 videos)');
 });
 
 test('a real encode: its progress bar moves and its status flips to completed, live, without a reload', async () => {
@@ -162,6 +165,24 @@ test('a real encode: its progress bar moves and its status flips to completed, l
   assert.is(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'no reload');
   assert.match((await page.textContent('.activity')) ?? '', /Video #5000 started processing/);
   await page.waitForFunction(() => document.querySelector('.activity')?.textContent?.includes('Video #5000 completed'));
+});
+
+test('details of the encoded video: its fields and URLs, and a preview that plays and switches quality', async () => {
+  await page.click('tr[data-id="5000"] >> text=Details');
+  await page.waitForSelector('dialog.details[open]');
+  assert.is(await page.textContent('#details-title'), 'Live one');
+  assert.match((await page.textContent('dialog.details .urls')) ?? '', /master\.m3u8/);
+  await page.waitForFunction(() => document.querySelectorAll('#quality option').length >= 3, undefined, { timeout: 15_000 });
+  const levels = await page.$$eval('#quality option', (o) => o.map((x) => x.textContent));
+  assert.match(levels[1]!, /^\d+p · \d+ kb\/s$/);
+  await page.evaluate(() => (document.getElementById('preview') as HTMLVideoElement).play());
+  await page.waitForFunction(() => (document.getElementById('preview') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 20_000 });
+  const target = levels.length - 2; // the last rendition listed
+  await page.selectOption('#quality', String(target));
+  await page.waitForFunction((t) => (document.getElementById('preview') as HTMLVideoElement).dataset.level === String(t), target, { timeout: 20_000 });
+  assert.match((await page.textContent('#level')) ?? '', /^Playing \d+p/);
+  await page.click('dialog.details .close');
+  await page.waitForSelector('dialog.details:not([open])', { state: 'attached' });
 });
 
 test('pause, retry, bulk retry, delete, CSV export, resume — each changes the store', async () => {

@@ -5,6 +5,7 @@
  * stream is down. Everything a document holds is shown as text.
  */
 import { api, ApiError, loadSession, signOut, type Session } from './api.ts';
+import { showDetails } from './details.ts';
 import { clear, h } from './dom.ts';
 
 interface Job {
@@ -160,7 +161,7 @@ function row(job: Job): HTMLTableRowElement {
     renderBulk();
   });
   const poster = job.poster_url ? h('img', { src: `/storage/hls/${id}/poster.jpg`, alt: '', loading: 'lazy', width: 64, height: 36 }) : h('span', { class: 'noposter' });
-  const actions = h('td', { class: 'actions' });
+  const actions = h('td', { class: 'actions' }, h('button', { type: 'button', onclick: () => void showDetails(id).catch((err) => say(`Details of video ${id}: ${String(err)}`, true)) }, 'Details'));
   if (job.status === 'failed' || job.status === 'completed' || job.status === 'deleted') {
     actions.append(h('button', { type: 'button', onclick: () => act(`Video ${id} queued again`, () => api('POST', `/api/compress/${id}`, {})) }, job.status === 'failed' ? 'Retry' : 'Re-compress'));
   }

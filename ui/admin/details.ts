@@ -1,0 +1,97 @@
+/**
+ * A video's details in a dialog: every field the API gives, its error and failed step, its URLs
+ * (with copy buttons), and — for a published package — a preview player (hls.js, bundled, never
+ * from a CDN) with a quality menu listing the renditions with their resolution and bit rate.
+ */
+import Hls from 'hls.js/light';
+import { api } from './api.ts';
+import { clear, h } from './dom.ts';
+
+interface Post {
+  wp_post_id: number;
+  title: string;
+  status: string;
+  step: string | null;
+  progress: number;
+  priority: string;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  urls: Record<string, string | null> | null;
+  total_size: number | null;
+  duration_seconds: number | null;
+  error_message: string | null;
+  failed_at_step: string | null;
+  failed_at: string | null;
+  retry_count: number;
+}
+
+let hls: Hls | null = null;
+const dialog = h('dialog', { class: 'details', 'aria-labelledby': 'details-title' });
+dialog.addEventListener('close', () => {
+  hls?.destroy();
+  hls = null;
+});
+document.body.append(dialog);
+
+const row = (label: string, value: string | number | null | undefined) => [h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? '—' : String(value))];
+
+function player(id: number): HTMLElement {
+  const video = h('video', { controls: true, muted: true, playsinline: true, id: 'preview', width: 480 }) as HTMLVideoElement;
+  const quality = h('select', { id: 'quality', 'aria-label': 'Quality' }, h('option', { value: '-1' }, 'Auto'));
+  const info = h('p', { class: 'levels', id: 'level' });
+  const src = `/storage/hls/${id}/master.m3u8`;
+  if (Hls.isSupported()) {
+    hls = new Hls({ capLevelToPlayerSize: false });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+      data.levels.forEach((l, i) => quality.append(h('option', { value: i }, `${l.height}p · ${Math.round(l.bitrate / 1000)} kb/s`)));
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
+      const level = hls?.levels[data.level];
+      if (level) info.textContent = `Playing ${level.height}p (${Math.round(level.bitrate / 1000)} kb/s)`;
+      video.dataset.level = String(data.level);
+    });
+    quality.addEventListener('change', () => {
+      if (hls) hls.currentLevel = Number(quality.value);
+    });
+  } else video.src = src; // Safari plays HLS itself
+  return h('section', { class: 'player' }, video, h('div', { class: 'quality' }, h('label', { for: 'quality' }, 'Quality '), quality, info));
+}
+
+export async function showDetails(id: number): Promise<void> {
+  const post = await api<Post>('GET', `/api/post/${id}`);
+  const urls = Object.entries(post.urls ?? {}).filter(([, u]) => u);
+  clear(
+    dialog,
+    h('header', {}, h('h2', { id: 'details-title' }, post.title), h('button', { type: 'button', class: 'close', 'aria-label': 'Close', onclick: () => dialog.close() }, '×')),
+    h(
+      'dl',
+      {},
+      ...row('Post id', post.wp_post_id),
+      ...row('Status', post.status),
+      ...row('Step', post.step),
+      ...row('Progress', `${post.progress}%`),
+      ...row('Priority', post.priority),
+      ...row('Created', post.created_at),
+      ...row('Started', post.started_at),
+      ...row('Completed', post.completed_at),
+      ...row('Duration', post.duration_seconds === null ? null : `${post.duration_seconds.toFixed(1)} s`),
+      ...row('Size', post.total_size === null ? null : `${(post.total_size / 1e6).toFixed(1)} MB`),
+      ...row('Retries', post.retry_count),
+      ...row('Error', post.error_message),
+      ...row('Failed at step', post.failed_at_step),
+      ...row('Failed at', post.failed_at),
+    ),
+    urls.length
+      ? h(
+          'ul',
+          { class: 'urls' },
+          ...urls.map(([name, url]) => h('li', {}, h('span', {}, `${name}: `), h('a', { href: url!, target: '_blank', rel: 'noopener' }, url!), ' ', h('button', { type: 'button', onclick: () => void navigator.clipboard?.writeText(url!) }, 'Copy'))),
+        )
+      : null,
+    post.status === 'completed' ? player(post.wp_post_id) : null,
+  );
+  dialog.showModal();
+}
