@@ -15,6 +15,7 @@ import { createController, reconcileSettings, type Controller } from '../control
 import { podJobSpec } from '../controller/job-manifest.ts';
 import { createProgressReceiver, type ProgressReceiver, type ProgressTokens } from '../controller/progress.ts';
 import type { Runner } from '../controller/runner.ts';
+import { createAdminLog } from '../gateway/admin/activity.ts';
 import { createLiveFeed } from '../gateway/admin/live.ts';
 import { adminSessionAuth, type AdminDeps } from '../gateway/admin/routes.ts';
 import { createApp } from '../gateway/app.ts';
@@ -223,6 +224,8 @@ function adminDeps(settings: Settings, store: JobStore, keyring: Keyring, log: L
     log,
     now: Date.now,
     assetsDir: path.join(packageRoot(), 'dist/ui/admin'),
+    actions: createAdminLog(),
+    store,
   };
 }
 

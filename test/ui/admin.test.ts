@@ -105,6 +105,7 @@ test('signed out, /admin leads to the sign-in page; a wrong key is refused, the 
   await page.fill('#key', KEY);
   await page.click('button[type=submit]');
   await page.waitForSelector('tbody tr[data-id]');
+  await page.waitForSelector('.activity li');
   assert.match(page.url(), /\/admin\/$/);
   const cookie = (await context.cookies()).find((c) => c.name === 'vcs_admin')!;
   assert.equal([cookie.httpOnly, cookie.sameSite, cookie.path], [true, 'Strict', '/']);
@@ -163,7 +164,6 @@ test('a real encode: its progress bar moves and its status flips to completed, l
   assert.ok(((await seen.jsonValue()) as number) > 0);
   await page.waitForSelector('tr[data-id="5000"][data-status="completed"]', { timeout: 90_000 });
   assert.is(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'no reload');
-  assert.match((await page.textContent('.activity')) ?? '', /Video #5000 started processing/);
   await page.waitForFunction(() => document.querySelector('.activity')?.textContent?.includes('Video #5000 completed'));
 });
 
@@ -209,6 +209,10 @@ test('pause, retry, bulk retry, delete, CSV export, resume — each changes the 
   assert.equal(lines.slice(1).map((l) => Number(JSON.parse(l.split(',')[0]!))).sort((a, b) => a - b), [5, 6, 7, 8, 9]);
   await page.click('#pause');
   await waitFor(async () => !(await store.isPaused()), 5000, 'resumed');
+  // The actions are in the activity list, with who did them.
+  await page.waitForFunction(() => document.querySelector('.activity')?.textContent?.includes('resumed the worker'));
+  const activity = (await page.textContent('.activity')) ?? '';
+  for (const text of ['paused the worker', 'queued video #1 again', 'queued video #2 again', 'deleted video #4', 'resumed the worker']) assert.match(activity, new RegExp(`api-key:[0-9a-f]{8} ${text}`), text);
 });
 
 test('a state-changing call with the session but without its CSRF token is refused', async () => {

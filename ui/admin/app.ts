@@ -62,7 +62,6 @@ const state = {
   selected: new Set<number>(),
   processing: new Map<number, string>(),
   paused: false,
-  activity: [] as { at: Date; text: string }[],
 };
 
 const root = document.getElementById('app')!;
@@ -92,10 +91,10 @@ async function act(what: string, run: () => Promise<unknown>): Promise<void> {
   }
 }
 
-function note(text: string): void {
-  state.activity.unshift({ at: new Date(), text });
-  state.activity.length = Math.min(state.activity.length, 20);
-  clear(el.activity, ...state.activity.map((a) => h('li', {}, h('time', { datetime: a.at.toISOString() }, a.at.toLocaleTimeString()), ' ', a.text)));
+/** Recent activity from the service: videos' latest changes and admins' actions, with who. */
+async function loadActivity(): Promise<void> {
+  const { events } = await api<{ events: { at: string; kind: string; text: string }[] }>('GET', 'activity');
+  clear(el.activity, ...events.map((e) => h('li', { class: e.kind }, h('time', { datetime: e.at }, new Date(e.at).toLocaleString()), ' ', e.text)));
 }
 
 function card(label: string, value: string | number, id: string): HTMLElement {
@@ -258,7 +257,7 @@ async function exportCsv(): Promise<void> {
 }
 
 async function refresh(): Promise<void> {
-  await Promise.all([loadStats(), loadTable(), loadSystem()]);
+  await Promise.all([loadStats(), loadTable(), loadSystem(), loadActivity()]);
 }
 
 /** A live snapshot: counts and progress bars in place; a video that left processing reloads the view. */
@@ -271,25 +270,14 @@ function onSnapshot(s: Snapshot): void {
   const now = new Map(s.processing.map((p) => [p.wp_post_id, p.title]));
   let changed = false;
   for (const p of s.processing) {
-    if (!state.processing.has(p.wp_post_id)) {
-      note(`Video #${p.wp_post_id} started processing`);
-      changed = true;
-    }
+    if (!state.processing.has(p.wp_post_id)) changed = true;
     const tr = el.table.querySelector(`tr[data-id="${p.wp_post_id}"]`);
     if (tr) {
       tr.querySelector('.step')!.textContent = p.compression_step ?? '';
       clear(tr.querySelector('.progress')!, progressBar({ progress: p.compression_progress, status: 'processing' }));
     }
   }
-  for (const [id] of state.processing) {
-    if (!now.has(id)) {
-      changed = true;
-      void api<{ status: string; error_message?: string | null }>('GET', `/api/post/${id}`).then(
-        (v) => note(v.status === 'failed' ? `Video #${id} failed: ${v.error_message ?? ''}` : `Video #${id} ${v.status}`),
-        () => undefined,
-      );
-    }
-  }
+  for (const [id] of state.processing) if (!now.has(id)) changed = true;
   state.processing = now;
   const updated = document.getElementById('sys-updated');
   if (updated) updated.textContent = new Date(s.at).toLocaleTimeString();

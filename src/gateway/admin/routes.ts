@@ -15,7 +15,9 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { vcsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import type { JobStore } from '../../jobs/store.ts';
 import type { Keyring } from '../auth.ts';
+import { adminEvent, mergeActivity, videoEvent, type AdminLog } from './activity.ts';
 import type { LiveFeed } from './live.ts';
 import { checkCsrf, csrfToken, newSession, openSession, sealSession, SESSION_COOKIE, SESSION_TTL_MS, CSRF_HEADER, type AdminSession } from './session.ts';
 
@@ -29,6 +31,9 @@ export interface AdminDeps {
   now: () => number;
   /** The built assets (dist/ui/admin). */
   assetsDir: string;
+  /** Admin actions through the dashboard (this process's), for the activity list. */
+  actions: AdminLog;
+  store: Pick<JobStore, 'list'>;
 }
 
 export const CSP = [
@@ -65,7 +70,7 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * For the API: a request with a valid admin session cookie is the admin's (state-changing ones
  * only with the session's CSRF token); anything else goes to `fallback` (the API key check).
  */
-export function adminSessionAuth(deps: Pick<AdminDeps, 'secret' | 'now' | 'log'>, fallback: Middleware): Middleware {
+export function adminSessionAuth(deps: Pick<AdminDeps, 'secret' | 'now' | 'log' | 'actions'>, fallback: Middleware): Middleware {
   return async (ctx: Context, next: Next) => {
     const session = ctx.get('authorization') ? null : sessionOf(ctx, deps);
     if (!session) return fallback(ctx, next);
@@ -74,8 +79,13 @@ export function adminSessionAuth(deps: Pick<AdminDeps, 'secret' | 'now' | 'log'>
       throw vcsError('VCS_ERR_FORBIDDEN', `a call made with the admin session needs its CSRF token in the ${CSRF_HEADER} header`);
     }
     ctx.state.admin = session.subject;
-    if (STATE_CHANGING.has(ctx.method)) deps.log.info({ admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin action');
-    return next();
+    if (!STATE_CHANGING.has(ctx.method)) return next();
+    deps.log.info({ admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin action');
+    await next();
+    if (ctx.status < 400) {
+      const event = adminEvent(session.subject, ctx.method, ctx.path, new Date(deps.now()).toISOString());
+      if (event) deps.actions.record(event);
+    }
   };
 }
 
@@ -167,6 +177,13 @@ export function adminRouter(deps: AdminDeps): Router {
     if (!session) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { subject: session.subject, method: session.method, expires: new Date(session.expires).toISOString(), csrf: csrfToken(session, deps.secret) };
+  });
+
+  router.get('/activity', async (ctx) => {
+    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    const { jobs } = await deps.store.list({ limit: 20, offset: 0, sort: 'updated_at', order: 'desc' });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { events: mergeActivity(20, jobs.map(videoEvent), deps.actions.recent()) };
   });
 
   router.post('/logout', (ctx) => {
