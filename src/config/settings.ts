@@ -16,6 +16,7 @@ import {
   hostName,
   httpUrl,
   integer,
+  Invalid,
   isPlainObject,
   json,
   labelMap,
@@ -296,6 +297,16 @@ export const SETTINGS = {
   ...group('Admin dashboard', {
     ADMIN_ENABLED: s({ default: 'true', parse: boolean, usedBy: PUBLIC_HTTP, description: 'Serve the admin dashboard under ADMIN_PATH (sign-in with an API key)' }),
     ADMIN_PATH: s({ default: '/admin', parse: urlPath, usedBy: PUBLIC_HTTP, description: 'URL path of the admin dashboard (rate-limited by DASHBOARD_RATE_LIMIT)' }),
+    ADMIN_EMAILS: s({
+      default: '',
+      parse: list((v) => {
+        if (!/^[^\s@,]+@[^\s@,]+$/.test(v)) throw new Invalid('comma-separated e-mail addresses such as admin@example.com');
+        return v.toLowerCase();
+      }),
+      usedBy: PUBLIC_HTTP,
+      description: 'STORE=appwrite: Google accounts (by e-mail) allowed into the admin dashboard, beside accounts labelled admin and members of ADMIN_TEAM_ID',
+    }),
+    ADMIN_TEAM_ID: s({ default: undefined, parse: optionalText, usedBy: PUBLIC_HTTP, description: 'STORE=appwrite: the Appwrite team whose confirmed members may use the admin dashboard' }),
     ADMIN_SESSION_SECRET: s({
       default: undefined,
       parse: optionalText,

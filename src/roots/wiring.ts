@@ -27,6 +27,7 @@ import { createInternalApp, type InternalAppDeps } from '../http/internal.ts';
 import { listen, type Listening } from '../http/listen.ts';
 import { PROGRESS_ROUTE } from '../http/routes.ts';
 import { appwriteStoreOptions, createAppwriteStore } from '../jobs/appwrite-store.ts';
+import { appwriteIdentity } from '../jobs/appwrite/identity.ts';
 import { createSqliteStore } from '../jobs/sqlite-store.ts';
 import type { JobStore } from '../jobs/store.ts';
 import { HLS_ROUTE } from '../jobs/urls.ts';
@@ -226,6 +227,7 @@ function adminDeps(settings: Settings, store: JobStore, keyring: Keyring, log: L
     assetsDir: path.join(packageRoot(), 'dist/ui/admin'),
     actions: createAdminLog(),
     store,
+    ...(settings.STORE === 'appwrite' ? { google: appwriteIdentity(appwriteStoreOptions(settings).connection, { emails: settings.ADMIN_EMAILS, teamId: settings.ADMIN_TEAM_ID }) } : {}),
   };
 }
 

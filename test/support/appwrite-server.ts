@@ -13,6 +13,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAccounts, type FakeAccounts } from './appwrite/accounts.ts';
 import { queryStrings } from './appwrite/queries.ts';
 import { AppwriteError, FAMILIES, type FamilyName, type FakeDatabase } from './appwrite/records.ts';
 import { familyRoutes, type Route } from './appwrite/routes.ts';
@@ -76,6 +77,8 @@ export interface FakeAppwrite {
   databases: Map<string, FakeDatabase>;
   /** Called with each request before it is answered: a test may change the data in between (another writer). */
   onRequest?: (request: RecordedRequest) => void;
+  /** Users, teams and sessions for the OAuth2 sign-in routes (appwrite/accounts.ts). */
+  accounts: FakeAccounts;
   close(): Promise<void>;
 }
 
@@ -102,6 +105,7 @@ export async function startAppwriteServer(options: FakeAppwriteOptions = {}): Pr
   let pending: { kind: FaultKind; count: number; method?: string } | null = null;
   let outages: { kind: FaultKind; until: number }[] = [];
   let served = 0;
+  const accounts = createAccounts(projectId, apiKey);
 
   const faults: Faults = {
     next: (kind, count, method) => void (pending = { kind, count, method }),
@@ -141,9 +145,16 @@ export async function startAppwriteServer(options: FakeAppwriteOptions = {}): Pr
 
   const errorBody = (e: AppwriteError) => ({ message: e.message, code: e.status, version: APPWRITE_VERSION, type: e.type });
 
-  function answer(req: http.IncomingMessage, url: URL, text: string): { status: number; body?: unknown; route?: string } {
+  function answer(req: http.IncomingMessage, url: URL, text: string): { status: number; body?: unknown; route?: string; headers?: Record<string, string>; html?: string } {
     const path = url.pathname.replace(/^\/v1/, '');
     if (req.method === 'GET' && path === '/ping') return { status: 200, body: 'Pong!' };
+    try {
+      const reply = accounts.answer(req.method ?? '', url, req.headers, text ? (safeJson(text) as Record<string, unknown>) : {}, `http://${req.headers.host}`);
+      if (reply) return { ...reply, route: path };
+    } catch (err) {
+      if (err instanceof AppwriteError) return { status: err.status, body: errorBody(err), route: path };
+      throw err;
+    }
     for (const { route, re, names } of compiled) {
       if (route.method !== req.method) continue;
       const m = re.exec(path);
@@ -206,6 +217,8 @@ export async function startAppwriteServer(options: FakeAppwriteOptions = {}): Pr
         return void req.socket.destroy();
       }
       if (url.pathname === '/v1/ping' && reply.status === 200) return void res.writeHead(200, { 'Content-Type': 'text/plain; charset=UTF-8' }).end('Pong!');
+      if (reply.headers?.Location) return void res.writeHead(reply.status, reply.headers).end();
+      if (reply.html !== undefined) return void res.writeHead(reply.status, { 'Content-Type': 'text/html; charset=UTF-8' }).end(reply.html);
       send(res, reply.status, reply.body);
     });
   });
@@ -218,6 +231,7 @@ export async function startAppwriteServer(options: FakeAppwriteOptions = {}): Pr
     faults,
     requests,
     databases,
+    accounts,
     close: () =>
       new Promise((resolve) => {
         for (const res of hung) res.destroy();

@@ -15,6 +15,7 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { vcsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import type { AppwriteIdentity } from '../../jobs/appwrite/identity.ts';
 import type { JobStore } from '../../jobs/store.ts';
 import type { Keyring } from '../auth.ts';
 import { adminEvent, mergeActivity, videoEvent, type AdminLog } from './activity.ts';
@@ -34,6 +35,8 @@ export interface AdminDeps {
   /** Admin actions through the dashboard (this process's), for the activity list. */
   actions: AdminLog;
   store: Pick<JobStore, 'list'>;
+  /** Google sign-in through Appwrite (STORE=appwrite); absent: API keys only. */
+  google?: AppwriteIdentity;
 }
 
 export const CSP = [
@@ -107,17 +110,36 @@ ${body}
 `;
 }
 
-const LOGIN_PAGE = (failed: boolean) =>
+const FAILURES: Record<string, string> = {
+  key: 'That key is not valid.',
+  google: 'The Google sign-in did not complete. Try again.',
+};
+
+const LOGIN_PAGE = (failed: string | undefined, google: boolean) =>
   page(
     'Sign in · Video compression',
     `<main class="signin">
 <h1>Video compression</h1>
-${failed ? '<p class="error" role="alert">That key is not valid.</p>' : ''}
+${failed !== undefined ? `<p class="error" role="alert">${FAILURES[failed] ?? FAILURES.key}</p>` : ''}
+${google ? '<a class="google" href="login/google">Sign in with Google</a>\n<p class="or">or with an API key</p>' : ''}
 <form method="post" action="login">
 <label for="key">API key</label>
 <input id="key" name="key" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+</main>`,
+  );
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const NOT_ADMIN_PAGE = (email: string) =>
+  page(
+    'Not an admin · Video compression',
+    `<main class="signin">
+<h1>Not an admin</h1>
+<p role="alert" class="error">${escapeHtml(email)} is not allowed into this dashboard.</p>
+<p>Ask an admin to add the address to ADMIN_EMAILS, give the account the "admin" label in Appwrite, or add it to the admin team.</p>
+<a href="login">Back to sign-in</a>
 </main>`,
   );
 
@@ -152,7 +174,45 @@ export function adminRouter(deps: AdminDeps): Router {
   router.get('/login', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = LOGIN_PAGE(ctx.query.failed !== undefined);
+    const failed = ctx.query.failed;
+    ctx.body = LOGIN_PAGE(typeof failed === 'string' ? failed : undefined, deps.google !== undefined);
+  });
+
+  const signedIn = (ctx: Context, session: AdminSession) => {
+    ctx.cookies.set(SESSION_COOKIE, sealSession(session, deps.secret), { ...cookieOptions(ctx), maxAge: SESSION_TTL_MS });
+    deps.log.info({ admin: session.subject, method: session.method, ip: ctx.ip }, 'admin signed in');
+    ctx.status = 303;
+    ctx.redirect(`${deps.path}/`);
+  };
+
+  // Google through Appwrite: off to the provider, back to /login/oauth with a one-time token.
+  router.get('/login/google', async (ctx) => {
+    if (!deps.google) throw vcsError('VCS_ERR_NOT_FOUND', 'Google sign-in needs STORE=appwrite');
+    const base = `${ctx.protocol}://${ctx.host}${deps.path}`;
+    ctx.redirect(await deps.google.signInUrl(`${base}/login/oauth`, `${base}/login?failed=google`));
+  });
+
+  router.get('/login/oauth', async (ctx) => {
+    if (!deps.google) throw vcsError('VCS_ERR_NOT_FOUND', 'Google sign-in needs STORE=appwrite');
+    const { userId, secret } = ctx.query;
+    if (typeof userId !== 'string' || typeof secret !== 'string' || userId.length > 64 || secret.length > 512) return ctx.redirect(`${deps.path}/login?failed=google`);
+    let who;
+    try {
+      who = await deps.google.identify(userId, secret);
+    } catch (err) {
+      deps.log.warn({ ip: ctx.ip, err: (err as Error).message }, 'admin sign-in with Google failed');
+      return ctx.redirect(`${deps.path}/login?failed=google`);
+    }
+    if (!who.admin) {
+      deps.log.warn({ email: who.email, because: who.because, ip: ctx.ip }, 'admin sign-in refused: not an admin');
+      ctx.status = 403;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = NOT_ADMIN_PAGE(who.email);
+      return;
+    }
+    deps.log.info({ email: who.email, because: who.because }, 'admin allowed');
+    signedIn(ctx, newSession(who.email, 'appwrite', deps.now()));
   });
 
   router.post('/login', (ctx) => {
@@ -163,13 +223,9 @@ export function adminRouter(deps: AdminDeps): Router {
     const result = typeof key === 'string' && key.length <= 512 ? deps.keyring.check(`Bearer ${key.trim()}`) : ({ ok: false, reason: 'missing' } as const);
     if (!result.ok) {
       deps.log.warn({ ip: ctx.ip, reason: result.reason }, 'admin sign-in refused');
-      return ctx.redirect(`${deps.path}/login?failed`);
+      return ctx.redirect(`${deps.path}/login?failed=key`);
     }
-    const session = newSession(`api-key:${result.fingerprint}`, 'api-key', deps.now());
-    ctx.cookies.set(SESSION_COOKIE, sealSession(session, deps.secret), { ...cookieOptions(ctx), maxAge: SESSION_TTL_MS });
-    deps.log.info({ admin: session.subject, ip: ctx.ip }, 'admin signed in');
-    ctx.status = 303;
-    ctx.redirect(`${deps.path}/`);
+    signedIn(ctx, newSession(`api-key:${result.fingerprint}`, 'api-key', deps.now()));
   });
 
   router.get('/session', (ctx) => {

@@ -77,9 +77,14 @@ class TimedClient extends Client {
 }
 
 export function appwriteClient(conn: AppwriteConnection, headers: Record<string, string> = {}): Client {
-  const client = new TimedClient(conn.timeoutMs).setEndpoint(conn.endpoint).setProject(conn.projectId).setKey(conn.apiKey);
+  const client = appwriteGuestClient(conn).setKey(conn.apiKey);
   for (const [name, value] of Object.entries(headers)) client.addHeader(name, value);
   return client;
+}
+
+/** A client without the key: what the server sees as a guest, or as a user once given a session. */
+export function appwriteGuestClient(conn: Pick<AppwriteConnection, 'endpoint' | 'projectId' | 'timeoutMs'>): Client {
+  return new TimedClient(conn.timeoutMs).setEndpoint(conn.endpoint).setProject(conn.projectId);
 }
 
 const isRouteNotFound = (err: unknown): boolean => err instanceof AppwriteException && err.type === 'general_route_not_found';

@@ -42,7 +42,7 @@ test('signed out: the page sends to the sign-in page; the session and the live f
 test('a wrong or missing key is refused without a cookie; the right one gets a 24-hour HttpOnly SameSite=Strict cookie', async () => {
   for (const key of ['wrong', '', 'x'.repeat(600)]) {
     const res = await form(key);
-    assert.equal([res.status, res.headers.get('location'), res.headers.get('set-cookie')], [302, '/admin/login?failed', null], key);
+    assert.equal([res.status, res.headers.get('location'), res.headers.get('set-cookie')], [302, '/admin/login?failed=key', null], key);
   }
   const { setCookie } = await signIn();
   assert.match(setCookie, /^vcs_admin=v1\./);
