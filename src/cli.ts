@@ -5,7 +5,8 @@
 import type { Argv } from 'yargs';
 import type { TranscodeCommand } from '../transcoder/main.ts';
 import { ConfigError, loadConfig, printableSettings, readEnvironment, type Env, type Settings } from './config.ts';
-import { createLogger, type Logger } from './log.ts';
+import { JOB_ENV } from './contract.ts';
+import { appendingFile, createLogger, type Logger } from './log.ts';
 
 function settingsOrExit(env: Env): Settings {
   try {
@@ -53,8 +54,10 @@ async function runDaemon(log: Logger, what: string, start: () => Promise<{ close
 async function transcodeCommand(cmd: TranscodeCommand, env: Env): Promise<void> {
   const settings = settingsOrExit(env);
   const { runTranscoder } = await import('../transcoder/main.ts');
-  // Logs on stderr, the result JSON alone on stdout, so scripts can pipe it.
-  const log = createLogger(settings, { name: 'transcoder', destination: 2 });
+  // Logs on stderr, the result JSON alone on stdout, so scripts can pipe it; a run started by a
+  // controller also keeps them in its own file on the volume (the dashboard shows it).
+  const logPath = env[JOB_ENV.logPath];
+  const log = createLogger(settings, { name: 'transcoder', destination: 2, ...(logPath ? { copyTo: appendingFile(logPath) } : {}) });
   process.stdout.on('error', () => undefined); // a closed reader must not stop the cleanup
   process.exitCode = await runTranscoder(cmd, settings, env, log, (text) => process.stdout.write(text));
 }

@@ -16,6 +16,7 @@ export const JOB_ENV = {
   progressUrl: 'VCS_PROGRESS_URL',
   progressToken: 'VCS_PROGRESS_TOKEN',
   resultPath: 'VCS_RESULT_PATH',
+  logPath: 'VCS_LOG_PATH',
 } as const;
 
 /** Kubernetes reads the termination message from here; the local runner points it at a file. */
@@ -91,6 +92,8 @@ export interface JobSpec {
   progressUrl?: string;
   progressToken?: string;
   resultPath: string;
+  /** Where the run also writes its own log lines (on the volume, for the dashboard); none: stderr only. */
+  logPath?: string;
 }
 
 /** The environment that carries `job` to a transcoder process or pod. */
@@ -106,6 +109,7 @@ export function jobEnvironment(job: JobSpec): Record<string, string> {
   };
   if (job.progressUrl) env[JOB_ENV.progressUrl] = job.progressUrl;
   if (job.progressToken) env[JOB_ENV.progressToken] = job.progressToken;
+  if (job.logPath) env[JOB_ENV.logPath] = job.logPath;
   return env;
 }
 
@@ -150,6 +154,7 @@ export function parseJobEnvironment(env: Readonly<Record<string, string | undefi
     progressUrl: env[JOB_ENV.progressUrl] || undefined,
     progressToken: env[JOB_ENV.progressToken] || undefined,
     resultPath: env[JOB_ENV.resultPath] || DEFAULT_RESULT_PATH,
+    ...(env[JOB_ENV.logPath] ? { logPath: env[JOB_ENV.logPath] } : {}),
   };
 }
 

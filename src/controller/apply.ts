@@ -13,7 +13,7 @@ import type { VideoJob } from '../jobs/model.ts';
 import { packageUrls } from '../jobs/urls.ts';
 import type { Logger } from '../log.ts';
 import { removePackage, removeWorkFolder } from '../volume/cleanup.ts';
-import { packageDir, resultFile, workDir, type VolumePaths } from '../volume/layout.ts';
+import { packageDir, resultFile, runLogFile, workDir, type VolumePaths } from '../volume/layout.ts';
 import type { Action } from './actions.ts';
 import { RunnerUnavailableError, type Runner, type RunStatus } from './runner.ts';
 
@@ -151,5 +151,6 @@ export function jobSpecOn(volume: VolumePaths, ladder: Ladder, progress: { url: 
     progressUrl: progress?.url,
     progressToken: progress?.token(jobName),
     resultPath: resultFile(volume.tempPath, jobName),
+    logPath: runLogFile(volume.tempPath, video.wp_post_id, jobName),
   });
 }

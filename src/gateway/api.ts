@@ -11,7 +11,7 @@ import type { SortField } from '../jobs/store.ts';
 import { PRIORITIES, STATUSES, type Status, type VideoJob } from '../jobs/model.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
-import { removePackage, sweepTemp } from '../volume/cleanup.ts';
+import { removePackage, removeRunLogs, sweepTemp } from '../volume/cleanup.ts';
 import { formatBytes, formatDuration, formatPercent } from './format.ts';
 import { OPENAPI } from './openapi.ts';
 import type { WorkerPort } from './ports.ts';
@@ -142,7 +142,7 @@ export function apiRouter(deps: ApiDeps): Router {
     // DELETE or a timeout is already stopping); without one, only the status left tells.
     poke();
     const runStopped = deps.worker ? await deps.worker.waitForRunToStop(video.wp_post_id, RUN_STOP_WAIT_MS) : from !== 'processing';
-    const freed = deleteFiles ? await removePackage(deps.hlsPath, video.wp_post_id) : 0;
+    const freed = deleteFiles ? (await removePackage(deps.hlsPath, video.wp_post_id)) + (await removeRunLogs(deps.tempPath, video.wp_post_id)) : 0;
     deps.log.info({ videoId: video.wp_post_id, key: ctx.state.keyFingerprint, deleteFiles, freed, from, runStopped }, 'video deleted');
     ctx.body = { success: true, deleted_files: deleteFiles, space_freed: formatBytes(freed), space_freed_bytes: freed, run_stopping: !runStopped };
   });

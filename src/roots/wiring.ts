@@ -227,6 +227,7 @@ function adminDeps(settings: Settings, store: JobStore, keyring: Keyring, log: L
     assetsDir: path.join(packageRoot(), 'dist/ui/admin'),
     actions: createAdminLog(),
     store,
+    tempPath: settings.TEMP_PATH,
     ...(settings.STORE === 'appwrite' ? { google: appwriteIdentity(appwriteStoreOptions(settings).connection, { emails: settings.ADMIN_EMAILS, teamId: settings.ADMIN_TEAM_ID }) } : {}),
   };
 }

@@ -6,7 +6,7 @@
 import { readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { treeInfo } from '../files.ts';
-import { HIDDEN_WORK_PREFIXES, packageDir, runsDir, workRoot, type VolumePaths } from './layout.ts';
+import { HIDDEN_WORK_PREFIXES, packageDir, runsDir, videoLogsDir, workRoot, type VolumePaths } from './layout.ts';
 
 /**
  * Removes HLS_PATH/{id}: renamed aside first (players see it gone at once, never half-deleted),
@@ -23,6 +23,15 @@ export async function removePackage(hlsPath: string, videoId: number): Promise<n
   const { bytes } = await treeInfo(trash);
   await rm(trash, { recursive: true, force: true });
   return bytes;
+}
+
+/** Removes the runs' own logs of a video (with its files); the bytes freed. */
+export async function removeRunLogs(tempPath: string, videoId: number): Promise<number> {
+  const dir = videoLogsDir(tempPath, videoId);
+  const info = await treeInfo(dir).catch(() => null);
+  if (!info) return 0;
+  await rm(dir, { recursive: true, force: true });
+  return info.bytes;
 }
 
 const list = async (dir: string, keep: (name: string) => boolean = () => true): Promise<string[]> =>

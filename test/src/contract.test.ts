@@ -50,6 +50,9 @@ test('job environment: round trip, with and without the optional variables', () 
   assert.equal(parseJobEnvironment(env), bare);
   const { [JOB_ENV.resultPath]: _, ...withoutResultPath } = env;
   assert.equal(parseJobEnvironment(withoutResultPath), { ...bare, resultPath: DEFAULT_RESULT_PATH }, 'the termination log by default');
+  const logged = { ...JOB, logPath: '/storage/temp/logs/42/transcode-42-1.log' };
+  assert.is(jobEnvironment(logged)[JOB_ENV.logPath], logged.logPath);
+  assert.equal(parseJobEnvironment(jobEnvironment(logged)), logged);
 });
 
 test('job environment: every missing or empty variable is named', () => {

@@ -172,6 +172,10 @@ test('details of the encoded video: its fields and URLs, and a preview that play
   await page.waitForSelector('dialog.details[open]');
   assert.is(await page.textContent('#details-title'), 'Live one');
   assert.match((await page.textContent('dialog.details .urls')) ?? '', /master\.m3u8/);
+  // The run's own log, from the volume, in readable lines.
+  const log = (await page.textContent('dialog.details pre.log')) ?? '';
+  assert.match(log, /INFO step downloading/);
+  assert.match(log, /transcode(d| completed)|published|self-check/i);
   await page.waitForFunction(() => document.querySelectorAll('#quality option').length >= 3, undefined, { timeout: 15_000 });
   const levels = await page.$$eval('#quality option', (o) => o.map((x) => x.textContent));
   assert.match(levels[1]!, /^\d+p · \d+ kb\/s$/);

@@ -60,8 +60,44 @@ function player(id: number): HTMLElement {
   return h('section', { class: 'player' }, video, h('div', { class: 'quality' }, h('label', { for: 'quality' }, 'Quality '), quality, info));
 }
 
+interface RunLog {
+  job: string;
+  modified: string;
+  bytes: number;
+  lines: string[];
+}
+
+const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const QUIET = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'job', 'videoId']);
+
+/** One pino line as the plan's readable format: time, level, message, the other fields. */
+function readable(line: string): string {
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    const extra = Object.entries(o)
+      .filter(([k]) => !QUIET.has(k))
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    return `${String(o.time ?? '')} ${LEVELS[Number(o.level)] ?? o.level} ${String(o.msg ?? '')}${extra ? `  ${extra}` : ''}`;
+  } catch {
+    return line;
+  }
+}
+
+/** Each run's own log, newest first; the newest open. */
+async function runLogs(id: number): Promise<HTMLElement> {
+  const { runs } = await api<{ runs: RunLog[] }>('GET', `videos/${id}/logs`);
+  if (runs.length === 0) return h('p', { class: 'nolog' }, 'No transcoder log for this video.');
+  return h(
+    'section',
+    { class: 'logs' },
+    h('h3', {}, 'Transcoder log'),
+    ...runs.map((run, i) => h('details', { open: i === 0 }, h('summary', {}, `${run.job} · ${new Date(run.modified).toLocaleString()}`), h('pre', { class: 'log' }, run.lines.map(readable).join('\n')))),
+  );
+}
+
 export async function showDetails(id: number): Promise<void> {
-  const post = await api<Post>('GET', `/api/post/${id}`);
+  const [post, logs] = await Promise.all([api<Post>('GET', `/api/post/${id}`), runLogs(id)]);
   const urls = Object.entries(post.urls ?? {}).filter(([, u]) => u);
   clear(
     dialog,
@@ -92,6 +128,7 @@ export async function showDetails(id: number): Promise<void> {
         )
       : null,
     post.status === 'completed' ? player(post.wp_post_id) : null,
+    logs,
   );
   dialog.showModal();
 }

@@ -9,6 +9,7 @@
  * CSRF token (`adminSessionAuth`): the API keeps accepting Bearer keys as before.
  */
 import { readFileSync } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
@@ -17,6 +18,7 @@ import { vcsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { AppwriteIdentity } from '../../jobs/appwrite/identity.ts';
 import type { JobStore } from '../../jobs/store.ts';
+import { videoLogsDir } from '../../volume/layout.ts';
 import type { Keyring } from '../auth.ts';
 import { adminEvent, mergeActivity, videoEvent, type AdminLog } from './activity.ts';
 import type { LiveFeed } from './live.ts';
@@ -37,6 +39,35 @@ export interface AdminDeps {
   store: Pick<JobStore, 'list'>;
   /** Google sign-in through Appwrite (STORE=appwrite); absent: API keys only. */
   google?: AppwriteIdentity;
+  /** TEMP_PATH: the runs' own logs are under it (src/volume/layout.ts). */
+  tempPath: string;
+}
+
+/** The end of a run's log the dashboard shows (its files are capped at 256 KB anyway). */
+const LOG_TAIL_BYTES = 64 * 1024;
+
+/** Each run's log of a video, newest first: its name, when it last changed, and its last lines. */
+async function runLogs(tempPath: string, videoId: number): Promise<{ job: string; modified: string; bytes: number; lines: string[] }[]> {
+  const dir = videoLogsDir(tempPath, videoId);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.log'));
+  const logs = await Promise.all(
+    names.map(async (name) => {
+      const file = path.join(dir, name);
+      const info = await stat(file);
+      const handle = await open(file, 'r');
+      try {
+        const length = Math.min(info.size, LOG_TAIL_BYTES);
+        const { buffer } = await handle.read(Buffer.alloc(length), 0, length, info.size - length);
+        const lines = buffer.toString('utf8').split('\n').filter(Boolean);
+        // A tail that starts mid-line drops that partial line.
+        if (info.size > length) lines.shift();
+        return { job: name.slice(0, -'.log'.length), modified: info.mtime.toISOString(), bytes: info.size, lines };
+      } finally {
+        await handle.close();
+      }
+    }),
+  );
+  return logs.sort((a, b) => b.modified.localeCompare(a.modified));
 }
 
 export const CSP = [
@@ -240,6 +271,14 @@ export function adminRouter(deps: AdminDeps): Router {
     const { jobs } = await deps.store.list({ limit: 20, offset: 0, sort: 'updated_at', order: 'desc' });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { events: mergeActivity(20, jobs.map(videoEvent), deps.actions.recent()) };
+  });
+
+  router.get('/videos/:id/logs', async (ctx) => {
+    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    const id = /^[1-9][0-9]{0,15}$/.test(ctx.params.id ?? '') ? Number(ctx.params.id) : NaN;
+    if (!Number.isSafeInteger(id)) throw vcsError('VCS_ERR_BAD_REQUEST', 'the video id must be a positive integer');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { wp_post_id: id, runs: await runLogs(deps.tempPath, id) };
   });
 
   router.post('/logout', (ctx) => {

@@ -4,6 +4,8 @@
  * (CSRF on state-changing calls, Bearer keys unchanged), the live feed, assets, sign-out, and the
  * dashboard's own rate-limit budget.
  */
+import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { API_KEY, startGateway, type GatewayUnderTest } from '../../support/gateway.ts';
@@ -107,6 +109,28 @@ test('the live feed streams snapshots of counts and progress', async () => {
   assert.is(data.counts.pending, 1);
   assert.equal([data.paused, data.processing], [false, []]);
   controller.abort();
+});
+
+test('a video’s run logs: newest first, the tail of each; a bad id is 400, signed out 401; deleting the video removes them', async () => {
+  const dir = path.join(gw.tempPath, 'logs', '88');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'vcs-88-1.log'), `${JSON.stringify({ level: 30, msg: 'first attempt' })}\n`);
+  const long = Array.from({ length: 4000 }, (_, i) => JSON.stringify({ level: 30, msg: `line ${i}` })).join('\n');
+  await writeFile(path.join(dir, 'vcs-88-2.log'), `${long}\n`);
+  await utimes(path.join(dir, 'vcs-88-1.log'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  const { cookie, csrf } = await signIn();
+  assert.is((await fetch(`${gw.url}/admin/videos/88/logs`)).status, 401);
+  for (const bad of ['0', '-1', 'x', '1e3', '99999999999999999']) assert.is((await fetch(`${gw.url}/admin/videos/${bad}/logs`, { headers: { cookie } })).status, 400, bad);
+  const body = await (await fetch(`${gw.url}/admin/videos/88/logs`, { headers: { cookie } })).json();
+  assert.equal(body.runs.map((r: { job: string }) => r.job), ['vcs-88-2', 'vcs-88-1']);
+  const tail: string[] = body.runs[0].lines;
+  assert.is(JSON.parse(tail.at(-1)!).msg, 'line 3999');
+  assert.ok(tail.length < 4000 && tail.every((l) => JSON.parse(l)), 'a tail of whole lines');
+  assert.equal((await (await fetch(`${gw.url}/admin/videos/89/logs`, { headers: { cookie } })).json()).runs, []);
+  await gw.store.create({ wp_post_id: 88, title: 'Logged', original_video_url: 'https://example.com/88.mp4' });
+  const del = await fetch(`${gw.url}/api/post/88`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrf } });
+  assert.is(del.status, 200);
+  assert.is(await stat(dir).then(() => true, () => false), false, 'the logs went with the video’s files');
 });
 
 test('assets: the two built files, nothing else', async () => {
