@@ -15,7 +15,7 @@ import { createController, reconcileSettings, type Controller } from '../control
 import { podJobSpec } from '../controller/job-manifest.ts';
 import { createProgressReceiver, type ProgressReceiver, type ProgressTokens } from '../controller/progress.ts';
 import type { Runner } from '../controller/runner.ts';
-import { createAdminLog } from '../gateway/admin/activity.ts';
+import { journalAdminLog } from '../gateway/admin/activity.ts';
 import { createLiveFeed } from '../gateway/admin/live.ts';
 import { adminSessionAuth, type AdminDeps } from '../gateway/admin/routes.ts';
 import { createApp } from '../gateway/app.ts';
@@ -34,6 +34,7 @@ import { HLS_ROUTE } from '../jobs/urls.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics, type Metrics, type MetricsDeps } from '../metrics/metrics.ts';
 import { instrumentStore } from '../metrics/store.ts';
+import { appendAudit, recentAudit } from '../volume/audit.ts';
 import { removeOrphanWork, removePackage, sweepTemp } from '../volume/cleanup.ts';
 import type { VolumePaths } from '../volume/layout.ts';
 import type Koa from 'koa';
@@ -225,7 +226,7 @@ function adminDeps(settings: Settings, store: JobStore, keyring: Keyring, log: L
     log,
     now: Date.now,
     assetsDir: path.join(packageRoot(), 'dist/ui/admin'),
-    actions: createAdminLog(),
+    actions: journalAdminLog({ append: (entry) => appendAudit(settings.STORAGE_PATH, entry), recent: (limit) => recentAudit(settings.STORAGE_PATH, limit) }),
     store,
     tempPath: settings.TEMP_PATH,
     ...(settings.STORE === 'appwrite' ? { google: appwriteIdentity(appwriteStoreOptions(settings).connection, { emails: settings.ADMIN_EMAILS, teamId: settings.ADMIN_TEAM_ID }) } : {}),

@@ -1,9 +1,10 @@
 /**
  * Recent activity for the dashboard: what happened to videos (from the store: the most recently
- * changed ones) and what admins did through the dashboard (kept by this gateway process, last 100,
- * and logged as `admin action`). Pure functions beside a small ring buffer.
+ * changed ones) and what admins did through the dashboard (the audit journal on the volume, shared
+ * by every gateway replica, and logged as `admin action`).
  */
 import type { VideoJob } from '../../jobs/model.ts';
+import type { AuditEntry } from '../../volume/audit.ts';
 
 export interface ActivityEvent {
   at: string;
@@ -59,17 +60,16 @@ export function mergeActivity(limit: number, ...lists: ActivityEvent[][]): Activ
 }
 
 export interface AdminLog {
-  record(event: ActivityEvent): void;
-  recent(): ActivityEvent[];
+  record(event: ActivityEvent, call: string): Promise<void>;
+  recent(limit: number): Promise<ActivityEvent[]>;
 }
 
-export function createAdminLog(max = 100): AdminLog {
-  const events: ActivityEvent[] = [];
+/** The audit journal on the volume (src/volume/audit.ts) as the dashboard's admin log. */
+export function journalAdminLog(journal: { append(entry: AuditEntry): Promise<void>; recent(limit: number): Promise<AuditEntry[]> }): AdminLog {
   return {
-    record(event) {
-      events.unshift(event);
-      events.length = Math.min(events.length, max);
+    record: (event, call) => journal.append({ at: event.at, actor: event.actor ?? '', action: event.text, call, ...(event.wp_post_id ? { wp_post_id: event.wp_post_id } : {}) }),
+    async recent(limit) {
+      return (await journal.recent(limit)).map((e) => ({ at: e.at, kind: 'admin' as const, text: e.action, actor: e.actor, ...(e.wp_post_id ? { wp_post_id: e.wp_post_id } : {}) }));
     },
-    recent: () => [...events],
   };
 }

@@ -34,7 +34,7 @@ export interface AdminDeps {
   now: () => number;
   /** The built assets (dist/ui/admin). */
   assetsDir: string;
-  /** Admin actions through the dashboard (this process's), for the activity list. */
+  /** Admin actions through the dashboard: the audit journal, for the activity list. */
   actions: AdminLog;
   store: Pick<JobStore, 'list'>;
   /** Google sign-in through Appwrite (STORE=appwrite); absent: API keys only. */
@@ -118,7 +118,8 @@ export function adminSessionAuth(deps: Pick<AdminDeps, 'secret' | 'now' | 'log' 
     await next();
     if (ctx.status < 400) {
       const event = adminEvent(session.subject, ctx.method, ctx.path, new Date(deps.now()).toISOString());
-      if (event) deps.actions.record(event);
+      // The action happened: a journal that cannot be written is logged, not the caller's failure.
+      if (event) await deps.actions.record(event, `${ctx.method} ${ctx.path}`).catch((err: Error) => deps.log.error({ err: err.message, admin: session.subject }, 'audit journal not written'));
     }
   };
 }
@@ -270,7 +271,7 @@ export function adminRouter(deps: AdminDeps): Router {
     if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
     const { jobs } = await deps.store.list({ limit: 20, offset: 0, sort: 'updated_at', order: 'desc' });
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { events: mergeActivity(20, jobs.map(videoEvent), deps.actions.recent()) };
+    ctx.body = { events: mergeActivity(20, jobs.map(videoEvent), await deps.actions.recent(20).catch(() => [])) };
   });
 
   router.get('/videos/:id/logs', async (ctx) => {

@@ -4,7 +4,7 @@
  * (CSRF on state-changing calls, Bearer keys unchanged), the live feed, assets, sign-out, and the
  * dashboard's own rate-limit budget.
  */
-import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -77,6 +77,11 @@ test('the API with the session: reads work, changes need the CSRF token, a forge
   assert.is(ok.status, 200);
   assert.is(await gw.store.isPaused(), true);
   assert.ok(gw.logs.some((l) => l.msg === 'admin action' && String(l.admin).startsWith('api-key:') && l.path === '/api/worker/pause'));
+  // Kept in the audit journal on the volume, with who, when and what.
+  const journal = (await readdir(path.join(gw.dir, 'audit'))).filter((n) => n.endsWith('.jsonl'));
+  const entries = (await readFile(path.join(gw.dir, 'audit', journal[0]!), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(entries.some((e) => /^api-key:[0-9a-f]{8}$/.test(e.actor) && e.call === 'POST /api/worker/pause' && e.action.endsWith('paused the worker') && Date.parse(e.at) > 0));
+  assert.not.ok(entries.some((e) => e.call.includes('csrf')), 'refused calls are not actions');
   await gw.store.setPaused(false);
   const forged = cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
   assert.is((await fetch(`${gw.url}/api/jobs`, { headers: { cookie: forged } })).status, 401);
