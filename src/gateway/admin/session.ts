@@ -44,8 +44,9 @@ export function openSession(value: string | undefined, secret: Buffer, now: numb
   const parts = (value ?? '').split('.');
   if (parts.length !== 3 || parts[0] !== 'v1') return null;
   const [, payload, signature] = parts as [string, string, string];
-  const expected = mac(secret, 'session', payload);
-  const given = Buffer.from(signature, 'base64url');
+  // Compared as text: base64 decoding would accept other spellings of the same bytes.
+  const expected = Buffer.from(b64(mac(secret, 'session', payload)));
+  const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   let session: AdminSession;
   try {
