@@ -16,7 +16,7 @@ import { formatBytes, formatDuration, formatPercent } from './format.ts';
 import { OPENAPI } from './openapi.ts';
 import type { WorkerPort } from './ports.ts';
 import { jobRow, postStatus } from './presenters.ts';
-import { bodyObject, booleanParam, intInRange, oneOf, positiveInt, sourceUrl, text } from './validate.ts';
+import { bodyObject, booleanParam, dateParam, intInRange, oneOf, positiveInt, sourceUrl, text } from './validate.ts';
 
 export interface ApiDeps {
   store: JobStore;
@@ -110,7 +110,11 @@ export function apiRouter(deps: ApiDeps): Router {
     const order = oneOf(q.order, 'order', ['asc', 'desc'] as const, 'desc');
     const status = oneOf(q.status, 'status', STATUSES);
     const search = text(q.search, 'search', { max: 200 });
-    const { total, jobs } = await store.list({ status, search, limit, offset, sort: SORTS[sortName]!, order });
+    const from = dateParam(q.from, 'from');
+    const to = dateParam(q.to, 'to', true);
+    if (from !== undefined && to !== undefined && from >= to) throw vcsError('VCS_ERR_BAD_REQUEST', 'from must be before to');
+    const range = { ...(from !== undefined ? { createdFrom: new Date(from).toISOString() } : {}), ...(to !== undefined ? { createdBefore: new Date(to).toISOString() } : {}) };
+    const { total, jobs } = await store.list({ status, search, ...range, limit, offset, sort: SORTS[sortName]!, order });
     ctx.body = { total, page: Math.floor(offset / limit) + 1, limit, offset, jobs: jobs.map(jobRow) };
   });
 

@@ -111,6 +111,8 @@ export const OPENAPI = {
         parameters: [
           { name: 'status', in: 'query', schema: ref('Status') },
           { name: 'search', in: 'query', description: 'Title contains the text, or wp_post_id equals it', schema: { type: 'string', maxLength: 200 } },
+          { name: 'from', in: 'query', description: 'Created on or after this day (YYYY-MM-DD, UTC) or ISO time', schema: { type: 'string' } },
+          { name: 'to', in: 'query', description: 'Created on or before this day (YYYY-MM-DD, UTC: the whole day), or before this ISO time', schema: { type: 'string' } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
           { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
           { name: 'sort', in: 'query', schema: { type: 'string', enum: ['created_at', 'wp_post_id', 'title', 'status', 'updated_at'], default: 'created_at' } },

@@ -73,3 +73,16 @@ export function sourceUrl(raw: unknown, field: string, allowLocal: boolean): str
   if (url.username || url.password) throw bad(`${field} must not carry credentials (user:password@); give a URL the service can fetch without them, e.g. a signed URL`);
   return url.href;
 }
+
+/**
+ * A day (YYYY-MM-DD, UTC) or an ISO time, as milliseconds; `endOfDay` turns a day into the start of
+ * the next one (a "to" date includes its whole day). Undefined when absent.
+ */
+export function dateParam(raw: unknown, field: string, endOfDay = false): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const v = typeof raw === 'string' ? raw.trim() : '';
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const ms = day ? Date.parse(`${v}T00:00:00.000Z`) : /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) throw vcsError('VCS_ERR_BAD_REQUEST', `${field} must be a date (YYYY-MM-DD) or an ISO time, got ${JSON.stringify(typeof raw === 'string' ? raw.slice(0, 40) : raw)}`);
+  return day && endOfDay ? ms + 86_400_000 : ms;
+}

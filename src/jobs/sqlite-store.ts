@@ -33,7 +33,9 @@ const SORT_ORDERS: Record<ListQuery['order'], string> = { asc: 'ASC', desc: 'DES
  * lower() only fold ASCII), and instr() matches `%` and `_` literally.
  */
 const LIST_FILTER = `(@status IS NULL OR compression_status = @status)
-  AND (@search IS NULL OR instr(fold(title), @search) > 0 OR wp_post_id = @searchId)`;
+  AND (@search IS NULL OR instr(fold(title), @search) > 0 OR wp_post_id = @searchId)
+  AND (@createdFrom IS NULL OR created_at >= @createdFrom)
+  AND (@createdBefore IS NULL OR created_at < @createdBefore)`;
 
 /** A search text that is an integer also matches that wp_post_id. */
 function searchId(search: string): number | null {
@@ -192,7 +194,14 @@ export function createSqliteStore({ file, now }: { file: string; now: () => numb
     list: (query) =>
       use((sql, db) => {
         const search = query.search?.trim() || null;
-        const filter = { status: query.status ?? null, search: search === null ? null : fold(search), searchId: search === null ? null : searchId(search) };
+        const filter = {
+          status: query.status ?? null,
+          search: search === null ? null : fold(search),
+          searchId: search === null ? null : searchId(search),
+          // Stored as toISOString() (UTC, milliseconds): the same form compares as text.
+          createdFrom: query.createdFrom ? new Date(query.createdFrom).toISOString() : null,
+          createdBefore: query.createdBefore ? new Date(query.createdBefore).toISOString() : null,
+        };
         const page = sql.sortedLists.get(`${query.sort} ${query.order}`);
         if (!page) throw vcsError('VCS_ERR_INTERNAL', `cannot sort by ${String(query.sort)} ${String(query.order)}`);
         // One read transaction, so total and page come from the same snapshot.

@@ -12,6 +12,10 @@ export interface ListQuery {
   status?: Status;
   /** Matches titles containing the text (case-insensitive) or a wp_post_id equal to it. */
   search?: string;
+  /** Created at or after this ISO time. */
+  createdFrom?: string;
+  /** Created before this ISO time. */
+  createdBefore?: string;
   limit: number;
   offset: number;
   sort: SortField;

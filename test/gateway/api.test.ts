@@ -169,11 +169,19 @@ test('GET /api/jobs: status filter, search by title or id, sort, order, paginati
   assert.equal([completed.total, completed.jobs[0].master_playlist_url], [1, 'https://cdn.example/storage/hls/3/master.m3u8']);
   const desc = (await gw.request('GET', '/api/jobs?sort=wp_post_id&order=desc&limit=1', K)).json;
   assert.is(desc.jobs[0].wp_post_id, 25);
-  for (const bad of ['limit=0', 'limit=101', 'offset=-1', 'sort=colour', 'order=up', 'status=done']) {
+  for (const bad of ['limit=0', 'limit=101', 'offset=-1', 'sort=colour', 'order=up', 'status=done', 'from=yesterday', 'to=2030-13-45', 'from=2030-01-01T10:00']) {
     const res = await gw.request('GET', `/api/jobs?${bad}`, K);
     assert.is(res.status, 400, bad);
     assert.match(res.json.error.message, new RegExp(`^${bad.split('=')[0]} must be`));
   }
+  // A date range on the creation time: days are whole UTC days, `to` included.
+  const today = new Date().toISOString().slice(0, 10);
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const count = async (q: string) => (await gw.request('GET', `/api/jobs?${q}`, K)).json.total;
+  assert.equal([await count(`from=${today}`), await count(`to=${today}`), await count(`to=${yesterday}`), await count(`from=${today}&to=${today}&search=tutorial`)], [25, 25, 0, 5]);
+  assert.is(await count(`from=${new Date(Date.now() + 60_000).toISOString()}`), 0);
+  const reversed = await gw.request('GET', `/api/jobs?from=${today}&to=${yesterday}`, K);
+  assert.equal([reversed.status, reversed.json.error.message], [400, 'from must be before to']);
 });
 
 /** A package in HLS_PATH/{id} as a run publishes it (two files, 524 000 bytes). */

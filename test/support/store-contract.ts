@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VcsError, type ErrorCode } from '../../src/errors.ts';
 import type { NewVideo, VideoJob, VideoPatch } from '../../src/jobs/model.ts';
-import type { JobStore, SortField } from '../../src/jobs/store.ts';
+import type { JobStore, ListQuery, SortField } from '../../src/jobs/store.ts';
 
 export interface StoreUnderTest {
   /** Not initialised yet; the suite calls init() and close(). */
@@ -194,6 +194,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
     assert.equal(await list({ search: '%' }), { total: 1, ids: [4] }, 'search text is literal');
     assert.equal(await list({ search: 'Cats', status: 'pending' }), { total: 1, ids: [1] });
     assert.equal(await list({ search: 'nothing like it' }), { total: 0, ids: [] });
+  });
+
+  test('list filters by creation time: from (inclusive) and before (exclusive), with the other filters', async ({ store, clock }) => {
+    const t0 = clock.now;
+    await seedList(store, clock); // created one second apart: ids 1, 2, 3, 4, 42
+    const at = (seconds: number) => new Date(t0 + seconds * 1000).toISOString();
+    const list = (extra: Partial<Pick<ListQuery, 'createdFrom' | 'createdBefore' | 'status'>>) =>
+      store.list({ limit: 50, offset: 0, sort: 'wp_post_id', order: 'asc', ...extra }).then(({ total, jobs }) => ({ total, ids: ids(jobs) }));
+    assert.equal(await list({ createdFrom: at(1) }), { total: 4, ids: [2, 3, 4, 42] });
+    assert.equal(await list({ createdBefore: at(1) }), { total: 1, ids: [1] });
+    assert.equal(await list({ createdFrom: at(1), createdBefore: at(3) }), { total: 2, ids: [2, 3] });
+    assert.equal(await list({ createdFrom: at(1), createdBefore: at(4), status: 'pending' }), { total: 1, ids: [4] });
+    assert.equal(await list({ createdFrom: at(100) }), { total: 0, ids: [] });
   });
 
   test('list sorts by each field in both orders', async ({ store, clock }) => {

@@ -145,6 +145,17 @@ test('filters, search, sort and pagination', async () => {
   await page.selectOption('#sort', 'created_at');
   await page.selectOption('#order', 'desc');
   await pagerSays('(231 videos)');
+  // Date range on the creation day: everything was made today.
+  const today = new Date().toISOString().slice(0, 10);
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  await page.fill('#to', yesterday);
+  await pagerSays('(0 videos)');
+  await page.fill('#from', yesterday);
+  await page.fill('#to', today);
+  await pagerSays('(231 videos)');
+  await page.fill('#from', '');
+  await page.fill('#to', '');
+  await pagerSays('(231 videos)');
 });
 
 test('a real encode: its progress bar moves and its status flips to completed, live, without a reload', async () => {

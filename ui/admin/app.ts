@@ -54,6 +54,8 @@ const STATUSES = ['pending', 'processing', 'completed', 'failed', 'deleted'];
 const state = {
   status: '',
   search: '',
+  from: '',
+  to: '',
   sort: 'created_at',
   order: 'desc',
   offset: 0,
@@ -193,6 +195,8 @@ function listUrl(offset: number, limit: number): string {
   const q = new URLSearchParams({ limit: String(limit), offset: String(offset), sort: state.sort, order: state.order });
   if (state.status) q.set('status', state.status);
   if (state.search) q.set('search', state.search);
+  if (state.from) q.set('from', state.from);
+  if (state.to) q.set('to', state.to);
   return `/api/jobs?${q}`;
 }
 
@@ -310,9 +314,13 @@ function filters(): HTMLElement {
     h('option', { value: 'wp_post_id' }, 'Post id'),
   );
   const order = h('select', { id: 'order', 'aria-label': 'Order' }, h('option', { value: 'desc' }, 'Newest first'), h('option', { value: 'asc' }, 'Oldest first'));
+  const from = h('input', { id: 'from', type: 'date', 'aria-label': 'Created from' });
+  const to = h('input', { id: 'to', type: 'date', 'aria-label': 'Created until' });
   const apply = () => {
     state.status = status.value;
     state.search = search.value.trim();
+    state.from = from.value;
+    state.to = to.value;
     state.sort = sort.value;
     state.order = order.value;
     state.offset = 0;
@@ -324,8 +332,8 @@ function filters(): HTMLElement {
     clearTimeout(timer);
     timer = window.setTimeout(apply, 300);
   });
-  for (const s of [status, sort, order]) s.addEventListener('change', apply);
-  return h('div', { class: 'filters' }, status, search, sort, order, h('button', { type: 'button', onclick: () => void refresh() }, 'Refresh'), h('button', { type: 'button', id: 'export', onclick: () => void exportCsv() }, 'Export CSV'));
+  for (const s of [status, sort, order, from, to]) s.addEventListener('change', apply);
+  return h('div', { class: 'filters' }, status, search, h('label', {}, 'From ', from), h('label', {}, 'to ', to), sort, order, h('button', { type: 'button', onclick: () => void refresh() }, 'Refresh'), h('button', { type: 'button', id: 'export', onclick: () => void exportCsv() }, 'Export CSV'));
 }
 
 function controls(): HTMLElement {

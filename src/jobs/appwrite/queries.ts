@@ -40,9 +40,11 @@ function searchId(search: string): number | null {
  * case-insensitive collation, with `%` and `_` taken literally. (`search` would need a fulltext
  * index and matches whole words of three letters or more, so "42" would not find "Video 42%".)
  */
-export function listFilters(query: Pick<ListQuery, 'status' | 'search'>): string[] {
+export function listFilters(query: Pick<ListQuery, 'status' | 'search' | 'createdFrom' | 'createdBefore'>): string[] {
   const filters: string[] = [];
   if (query.status) filters.push(status(query.status));
+  if (query.createdFrom) filters.push(Query.greaterThanEqual('$createdAt', new Date(query.createdFrom).toISOString()));
+  if (query.createdBefore) filters.push(Query.lessThan('$createdAt', new Date(query.createdBefore).toISOString()));
   const search = query.search?.trim();
   if (search) {
     const title = Query.contains('title', [search]);
