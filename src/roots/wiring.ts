@@ -229,6 +229,7 @@ function adminDeps(settings: Settings, store: JobStore, keyring: Keyring, log: L
     actions: journalAdminLog({ append: (entry) => appendAudit(settings.STORAGE_PATH, entry), recent: (limit) => recentAudit(settings.STORAGE_PATH, limit) }),
     store,
     tempPath: settings.TEMP_PATH,
+    hlsPath: settings.HLS_PATH,
     ...(settings.STORE === 'appwrite' ? { google: appwriteIdentity(appwriteStoreOptions(settings).connection, { emails: settings.ADMIN_EMAILS, teamId: settings.ADMIN_TEAM_ID }) } : {}),
   };
 }

@@ -196,6 +196,13 @@ test('details of the encoded video: its fields and URLs, and a preview that play
   await page.selectOption('#quality', String(target));
   await page.waitForFunction((t) => (document.getElementById('preview') as HTMLVideoElement).dataset.level === String(t), target, { timeout: 20_000 });
   assert.match((await page.textContent('#level')) ?? '', /^Playing \d+p/);
+  // A rendition and the package download as files.
+  const [rendition] = await Promise.all([page.waitForEvent('download'), page.click('dialog.details .downloads a:has-text("rendition (.ts)") >> nth=0')]);
+  const renditionBytes = await readFile((await rendition.path())!);
+  assert.ok(renditionBytes.length > 100_000 && renditionBytes[0] === 0x47, 'an MPEG-TS file');
+  const [pack] = await Promise.all([page.waitForEvent('download'), page.click('dialog.details .downloads a:has-text("Package (.tar)")')]);
+  assert.match(pack.suggestedFilename(), /^video-5000-hls\.tar$/);
+  assert.is(await page.getAttribute('dialog.details .downloads a:has-text("Original upload")', 'href'), `${source.url}/clip.mp4`);
   await page.click('dialog.details .close');
   await page.waitForSelector('dialog.details:not([open])', { state: 'attached' });
 });

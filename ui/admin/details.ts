@@ -96,8 +96,23 @@ async function runLogs(id: number): Promise<HTMLElement> {
   );
 }
 
+/** Downloads: the upload, the poster and master playlist, the whole package (tar) or one rendition as a file. */
+function downloads(post: Post, original: string): HTMLElement {
+  const id = post.wp_post_id;
+  const link = (href: string, text: string, download?: string) => h('a', { href, download, rel: 'noopener', target: download ? undefined : '_blank' }, text);
+  // Only web links become links: a document may hold anything.
+  const items = [h('li', {}, /^https?:\/\//i.test(original) ? link(original, 'Original upload') : h('span', {}, `Original upload: ${original}`))];
+  if (post.status === 'completed' && post.urls) {
+    items.push(h('li', {}, link(`/storage/hls/${id}/poster.jpg`, 'Poster', `video-${id}-poster.jpg`)));
+    items.push(h('li', {}, link(`/storage/hls/${id}/master.m3u8`, 'Master playlist', `video-${id}-master.m3u8`)));
+    items.push(h('li', {}, link(`videos/${id}/package.tar`, 'Package (.tar)')));
+    for (const name of ['high', 'medium', 'low']) if (post.urls[`hls_${name}_url`]) items.push(h('li', {}, link(`videos/${id}/${name}.ts`, `${name} rendition (.ts)`)));
+  }
+  return h('section', { class: 'downloads' }, h('h3', {}, 'Download'), h('ul', {}, ...items));
+}
+
 export async function showDetails(id: number): Promise<void> {
-  const [post, logs] = await Promise.all([api<Post>('GET', `/api/post/${id}`), runLogs(id)]);
+  const [post, logs, source] = await Promise.all([api<Post>('GET', `/api/post/${id}`), runLogs(id), api<{ original_video_url: string }>('GET', `videos/${id}/source`)]);
   const urls = Object.entries(post.urls ?? {}).filter(([, u]) => u);
   clear(
     dialog,
@@ -128,6 +143,7 @@ export async function showDetails(id: number): Promise<void> {
         )
       : null,
     post.status === 'completed' ? player(post.wp_post_id) : null,
+    downloads(post, source.original_video_url),
     logs,
   );
   dialog.showModal();

@@ -8,17 +8,18 @@
  * no inline script). The page calls the ordinary /api endpoints with its session cookie and the
  * CSRF token (`adminSessionAuth`): the API keeps accepting Bearer keys as before.
  */
-import { readFileSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createReadStream, readFileSync } from 'node:fs';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { vcsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { AppwriteIdentity } from '../../jobs/appwrite/identity.ts';
 import type { JobStore } from '../../jobs/store.ts';
-import { videoLogsDir } from '../../volume/layout.ts';
+import { packageDir, videoLogsDir } from '../../volume/layout.ts';
 import type { Keyring } from '../auth.ts';
 import { adminEvent, mergeActivity, videoEvent, type AdminLog } from './activity.ts';
 import type { LiveFeed } from './live.ts';
@@ -36,11 +37,13 @@ export interface AdminDeps {
   assetsDir: string;
   /** Admin actions through the dashboard: the audit journal, for the activity list. */
   actions: AdminLog;
-  store: Pick<JobStore, 'list'>;
+  store: Pick<JobStore, 'list' | 'get'>;
   /** Google sign-in through Appwrite (STORE=appwrite); absent: API keys only. */
   google?: AppwriteIdentity;
   /** TEMP_PATH: the runs' own logs are under it (src/volume/layout.ts). */
   tempPath: string;
+  /** HLS_PATH: the packages, for downloads. */
+  hlsPath: string;
 }
 
 /** The end of a run's log the dashboard shows (its files are capped at 256 KB anyway). */
@@ -280,6 +283,55 @@ export function adminRouter(deps: AdminDeps): Router {
     if (!Number.isSafeInteger(id)) throw vcsError('VCS_ERR_BAD_REQUEST', 'the video id must be a positive integer');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { wp_post_id: id, runs: await runLogs(deps.tempPath, id) };
+  });
+
+  // Downloads: the package as one tar file, or one rendition as one MPEG-TS file (its segments in
+  // playlist order; MPEG-TS concatenates). The original and the single files are plain links.
+  const videoId = (raw: string | undefined): number => {
+    const id = /^[1-9][0-9]{0,15}$/.test(raw ?? '') ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(id)) throw vcsError('VCS_ERR_BAD_REQUEST', 'the video id must be a positive integer');
+    return id;
+  };
+
+  router.get('/videos/:id/source', async (ctx) => {
+    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    const video = await deps.store.get(videoId(ctx.params.id));
+    if (!video) throw vcsError('VCS_ERR_NOT_FOUND', 'no such video');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { original_video_url: video.original_video_url };
+  });
+
+  router.get('/videos/:id/package.tar', async (ctx) => {
+    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    const id = videoId(ctx.params.id);
+    if (!(await stat(packageDir(deps.hlsPath, id)).then((s) => s.isDirectory(), () => false))) throw vcsError('VCS_ERR_NOT_FOUND', `video ${id} has no package`);
+    const tar = spawn('tar', ['-C', deps.hlsPath, '-cf', '-', String(id)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    ctx.req.on('close', () => tar.kill());
+    ctx.set('Content-Disposition', `attachment; filename="video-${id}-hls.tar"`);
+    ctx.type = 'application/x-tar';
+    ctx.body = tar.stdout;
+  });
+
+  router.get('/videos/:id/:rendition.ts', async (ctx) => {
+    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    const id = videoId(ctx.params.id);
+    const rendition = ctx.params.rendition ?? '';
+    if (!/^[a-z0-9_-]{1,32}$/.test(rendition)) throw vcsError('VCS_ERR_NOT_FOUND', 'no such rendition');
+    const dir = path.join(packageDir(deps.hlsPath, id), rendition);
+    const playlist = await readFile(path.join(dir, 'playlist.m3u8'), 'utf8').catch(() => null);
+    if (playlist === null) throw vcsError('VCS_ERR_NOT_FOUND', `video ${id} has no rendition ${rendition}`);
+    // Segment names as the playlist lists them, only plain names inside the rendition's folder.
+    const segments = playlist.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    if (segments.some((s) => !/^[A-Za-z0-9_.-]+\.ts$/.test(s))) throw vcsError('VCS_ERR_INTERNAL', `the playlist of ${rendition} names unexpected files`);
+    const sizes = await Promise.all(segments.map((s) => stat(path.join(dir, s)).then((i) => i.size)));
+    ctx.set('Content-Disposition', `attachment; filename="video-${id}-${rendition}.ts"`);
+    ctx.type = 'video/mp2t';
+    ctx.length = sizes.reduce((a, b) => a + b, 0);
+    ctx.body = Readable.from(
+      (async function* () {
+        for (const s of segments) yield* createReadStream(path.join(dir, s));
+      })(),
+    );
   });
 
   router.post('/logout', (ctx) => {

@@ -4,7 +4,9 @@
  * (CSRF on state-changing calls, Bearer keys unchanged), the live feed, assets, sign-out, and the
  * dashboard's own rate-limit budget.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -138,6 +140,31 @@ test('a video’s run logs: newest first, the tail of each; a bad id is 400, sig
   const del = await fetch(`${gw.url}/api/post/88`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrf } });
   assert.is(del.status, 200);
   assert.is(await stat(dir).then(() => true, () => false), false, 'the logs went with the video’s files');
+});
+
+test('downloads: a rendition as one MPEG-TS file in playlist order, the package as a tar, the source URL', async () => {
+  const pkg = path.join(gw.hlsPath, '55');
+  await mkdir(path.join(pkg, 'high'), { recursive: true });
+  await writeFile(path.join(pkg, 'master.m3u8'), '#EXTM3U\n');
+  await writeFile(path.join(pkg, 'high', 'playlist.m3u8'), '#EXTM3U\n#EXTINF:10,\nsegment001.ts\n#EXTINF:4,\nsegment000.ts\n#EXT-X-ENDLIST\n');
+  await writeFile(path.join(pkg, 'high', 'segment000.ts'), Buffer.alloc(376, 0x47));
+  await writeFile(path.join(pkg, 'high', 'segment001.ts'), Buffer.alloc(188, 0x11));
+  await gw.store.create({ wp_post_id: 55, title: 'Down', original_video_url: 'https://uploads.example.com/55.mp4' });
+  const { cookie } = await signIn();
+  assert.is((await fetch(`${gw.url}/admin/videos/55/high.ts`)).status, 401);
+  const ts = await fetch(`${gw.url}/admin/videos/55/high.ts`, { headers: { cookie } });
+  assert.equal([ts.status, ts.headers.get('content-type'), ts.headers.get('content-length'), ts.headers.get('content-disposition')], [200, 'video/mp2t', '564', 'attachment; filename="video-55-high.ts"']);
+  const bytes = Buffer.from(await ts.arrayBuffer());
+  assert.equal([bytes[0], bytes[187], bytes[188], bytes.length], [0x11, 0x11, 0x47, 564], 'in playlist order');
+  for (const bad of ['/admin/videos/55/low.ts', '/admin/videos/55/..%2Fhigh.ts', '/admin/videos/56/high.ts', '/admin/videos/0/high.ts']) assert.ok([400, 404].includes((await fetch(`${gw.url}${bad}`, { headers: { cookie } })).status), bad);
+  const tar = await fetch(`${gw.url}/admin/videos/55/package.tar`, { headers: { cookie } });
+  assert.is(tar.status, 200);
+  const file = path.join(gw.dir, 'got.tar');
+  await writeFile(file, Buffer.from(await tar.arrayBuffer()));
+  const { stdout } = await promisify(execFile)('tar', ['-tf', file]);
+  assert.equal(stdout.trim().split('\n').sort(), ['55/', '55/high/', '55/high/playlist.m3u8', '55/high/segment000.ts', '55/high/segment001.ts', '55/master.m3u8']);
+  assert.is((await fetch(`${gw.url}/admin/videos/57/package.tar`, { headers: { cookie } })).status, 404);
+  assert.equal(await (await fetch(`${gw.url}/admin/videos/55/source`, { headers: { cookie } })).json(), { original_video_url: 'https://uploads.example.com/55.mp4' });
 });
 
 test('assets: the two built files, nothing else', async () => {
