@@ -19,7 +19,7 @@ export interface HealthReport {
   version: string;
   worker: WorkerState | null;
   storage: { available: string; used: string; availableBytes: number; usedBytes: number };
-  store: { kind: string; connected: boolean; lastPing: string | null };
+  store: { kind: string; connected: boolean; lastPing: string | null; latencyMs: number | null };
   /** The original plan's key; present when STORE=appwrite. */
   appwrite?: { connected: boolean; lastPing: string | null };
   ffmpeg: { available: boolean; version: string | null };
@@ -71,9 +71,13 @@ export function createHealth(deps: HealthDeps): HealthReporter {
   });
   /** Why the last ping failed (the store's own words, e.g. "Appwrite unavailable (ping): 500 …"). */
   let pingError = '';
+  /** How long the last successful ping took (the dashboard's "store latency"). */
+  let latencyMs: number | null = null;
   const ping = cached(deps.pingEveryMs ?? 1000, async () => {
     try {
+      const t0 = performance.now();
       await deps.store.ping();
+      latencyMs = Math.round((performance.now() - t0) * 10) / 10;
       lastPing = new Date().toISOString();
       return true;
     } catch (err) {
@@ -98,7 +102,7 @@ export function createHealth(deps: HealthDeps): HealthReporter {
         version: deps.version,
         worker: w ? { status: w.status, lastRun: w.lastRun, jobsProcessed: w.jobsProcessed } : null,
         storage: { available: formatBytes(available), used: formatBytes(used), availableBytes: available, usedBytes: used },
-        store: { kind: deps.storeKind, connected, lastPing },
+        store: { kind: deps.storeKind, connected, lastPing, latencyMs },
         ...(deps.storeKind === 'appwrite' ? { appwrite: { connected, lastPing } } : {}),
         ffmpeg: ff,
       };

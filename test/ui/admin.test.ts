@@ -172,7 +172,13 @@ test('a real encode: its progress bar moves and its status flips to completed, l
     undefined,
     { timeout: 60_000, polling: 100 },
   );
-  assert.ok(((await seen.jsonValue()) as number) > 0);
+  const first = (await seen.jsonValue()) as number;
+  assert.ok(first > 0);
+  // No layout jumps while progress moves: the row and the table keep their size.
+  const boxes = () => page.evaluate(() => [document.querySelector('tr[data-id="5000"]')!.getBoundingClientRect().height, document.querySelector('table')!.getBoundingClientRect().height]);
+  const before = await boxes();
+  await page.waitForFunction((v) => Number(document.querySelector('tr[data-id="5000"] [role=progressbar]')?.getAttribute('aria-valuenow')) !== v, first, { timeout: 30_000, polling: 100 });
+  if ((await page.getAttribute('tr[data-id="5000"]', 'data-status')) === 'processing') assert.equal(await boxes(), before);
   await page.waitForSelector('tr[data-id="5000"][data-status="completed"]', { timeout: 90_000 });
   assert.is(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'no reload');
   await page.waitForFunction(() => document.querySelector('.activity')?.textContent?.includes('Video #5000 completed'));
@@ -243,6 +249,25 @@ test('a state-changing call with the session but without its CSRF token is refus
   problems.splice(before); // the browser logs the refused call itself
   assert.is(status, 403);
   assert.is(await store.isPaused(), false);
+});
+
+test('on a phone the page does not scroll sideways; the keyboard reaches the actions and the dialog', async () => {
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await phone.goto(`${serve.url}/admin/`);
+  await phone.waitForSelector('tbody tr[data-id]');
+  assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling of the page');
+  let found = false;
+  for (let i = 0; i < 80 && !found; i++) {
+    await phone.keyboard.press('Tab');
+    found = await phone.evaluate(() => document.activeElement?.textContent === 'Details');
+  }
+  assert.ok(found, 'Tab reaches a Details button');
+  await phone.keyboard.press('Enter');
+  await phone.waitForSelector('dialog.details[open]');
+  await phone.keyboard.press('Escape');
+  await phone.waitForSelector('dialog.details:not([open])', { state: 'attached' });
+  await phone.close();
 });
 
 test('sign-out ends the session; no console errors on the way', async () => {

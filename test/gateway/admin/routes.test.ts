@@ -8,8 +8,10 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { newSession, sealSession } from '../../../src/gateway/admin/session.ts';
 import { API_KEY, startGateway, type GatewayUnderTest } from '../../support/gateway.ts';
 
 const test = suite('admin routes');
@@ -173,6 +175,18 @@ test('assets: the two built files, nothing else', async () => {
   assert.match(js.headers.get('content-type') ?? '', /javascript/);
   assert.ok((await js.text()).length > 1000);
   for (const bad of ['/admin/assets/index.js', '/admin/assets/..%2F..%2Fpackage.json', '/admin/assets/constructor', '/admin/assets/__proto__']) assert.is((await fetch(`${gw.url}${bad}`)).status, 404, bad);
+});
+
+test('an expired session is nobody: the page sends to sign-in, the API refuses it', async () => {
+  const secret = createHash('sha256').update('routes-test').digest(); // as the wiring derives it from ADMIN_SESSION_SECRET
+  const valid = newSession('api-key:0123abcd', 'api-key', Date.now());
+  const expired = { ...valid, expires: Date.now() - 1 };
+  const ok = `vcs_admin=${sealSession(valid, secret)}`;
+  const old = `vcs_admin=${sealSession(expired, secret)}`;
+  assert.is((await fetch(`${gw.url}/admin/session`, { headers: { cookie: ok } })).status, 200, 'the same secret signs what the service accepts');
+  assert.is((await fetch(`${gw.url}/admin/session`, { headers: { cookie: old } })).status, 401);
+  assert.is((await fetch(`${gw.url}/admin/`, { headers: { cookie: old }, redirect: 'manual' })).headers.get('location'), '/admin/login');
+  assert.is((await fetch(`${gw.url}/api/jobs`, { headers: { cookie: old } })).status, 401);
 });
 
 test('sign-out needs the CSRF token and clears the cookie', async () => {
