@@ -189,6 +189,8 @@ test('details of the encoded video: its fields and URLs, and a preview that play
   await page.waitForSelector('dialog.details[open]');
   assert.is(await page.textContent('#details-title'), 'Live one');
   assert.match((await page.textContent('dialog.details .urls')) ?? '', /master\.m3u8/);
+  assert.match((await page.textContent('dialog.details .renditions')) ?? '', /(high|medium|low): [\d.]+ MB in \d+ segments/);
+  assert.match((await page.textContent('#sys-store')) ?? '', /^connected \([\d.]+ ms\)$/);
   // The run's own log, from the volume, in readable lines.
   const log = (await page.textContent('dialog.details pre.log')) ?? '';
   assert.match(log, /INFO step downloading/);
@@ -230,11 +232,16 @@ test('pause, retry, bulk retry, delete, CSV export, resume — each changes the 
   await page.click('tr[data-id="4"] >> text=Delete');
   await waitFor(async () => (await store.get(4))?.compression_status === 'deleted', 5000, 'video 4 deleted');
   await pagerSays('(5 videos)');
+  // From the details: deleted, keeping the files (the API's delete_files=false).
+  await page.click('tr[data-id="9"] >> text=Details');
+  await page.click('#delete-keep-files');
+  await waitFor(async () => (await store.get(9))?.compression_status === 'deleted', 5000, 'video 9 deleted');
+  await pagerSays('(4 videos)');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
   const csv = await readFile((await download.path())!, 'utf8');
   const lines = csv.trim().split('\r\n');
   assert.is(lines[0], 'wp_post_id,title,status,step,progress,priority,created_at,completed_at,master_playlist_url,error_message');
-  assert.equal(lines.slice(1).map((l) => Number(JSON.parse(l.split(',')[0]!))).sort((a, b) => a - b), [5, 6, 7, 8, 9]);
+  assert.equal(lines.slice(1).map((l) => Number(JSON.parse(l.split(',')[0]!))).sort((a, b) => a - b), [5, 6, 7, 8]);
   await page.click('#pause');
   await waitFor(async () => !(await store.isPaused()), 5000, 'resumed');
   // The actions are in the activity list, with who did them.

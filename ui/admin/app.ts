@@ -44,7 +44,7 @@ interface Snapshot {
 interface Health {
   status: string;
   worker: { status: string } | null;
-  store: { kind: string; connected: boolean };
+  store: { kind: string; connected: boolean; latencyMs: number | null };
   storage: { available: string };
   ffmpeg: { available: boolean; version?: string };
 }
@@ -132,7 +132,7 @@ async function loadSystem(): Promise<void> {
       h('dt', {}, 'Worker'),
       h('dd', { id: 'sys-worker', class: state.paused ? 'bad' : 'ok' }, worker),
       h('dt', {}, health.store.kind === 'appwrite' ? 'Appwrite' : 'Store'),
-      h('dd', { class: ok(health.store.connected) }, health.store.connected ? 'connected' : 'unreachable'),
+      h('dd', { class: ok(health.store.connected), id: 'sys-store' }, health.store.connected ? `connected${health.store.latencyMs === null ? '' : ` (${health.store.latencyMs} ms)`}` : 'unreachable'),
       h('dt', {}, 'Storage'),
       h('dd', {}, `${health.storage.available} available`),
       h('dt', {}, 'FFmpeg'),
@@ -162,7 +162,7 @@ function row(job: Job): HTMLTableRowElement {
     renderBulk();
   });
   const poster = job.poster_url ? h('img', { src: `/storage/hls/${id}/poster.jpg`, alt: '', loading: 'lazy', width: 64, height: 36 }) : h('span', { class: 'noposter' });
-  const actions = h('td', { class: 'actions' }, h('button', { type: 'button', onclick: () => void showDetails(id).catch((err) => say(`Details of video ${id}: ${String(err)}`, true)) }, 'Details'));
+  const actions = h('td', { class: 'actions' }, h('button', { type: 'button', onclick: () => void showDetails(id, (message) => void act(message, async () => undefined)).catch((err) => say(`Details of video ${id}: ${String(err)}`, true)) }, 'Details'));
   if (job.status === 'failed' || job.status === 'completed' || job.status === 'deleted') {
     actions.append(h('button', { type: 'button', onclick: () => act(`Video ${id} queued again`, () => api('POST', `/api/compress/${id}`, {})) }, job.status === 'failed' ? 'Retry' : 'Re-compress'));
   }

@@ -60,6 +60,11 @@ function player(id: number): HTMLElement {
   return h('section', { class: 'player' }, video, h('div', { class: 'quality' }, h('label', { for: 'quality' }, 'Quality '), quality, info));
 }
 
+interface Files {
+  original_video_url: string;
+  renditions: { name: string; segments: number; bytes: number }[];
+}
+
 interface RunLog {
   job: string;
   modified: string;
@@ -111,8 +116,26 @@ function downloads(post: Post, original: string): HTMLElement {
   return h('section', { class: 'downloads' }, h('h3', {}, 'Download'), h('ul', {}, ...items));
 }
 
-export async function showDetails(id: number): Promise<void> {
-  const [post, logs, source] = await Promise.all([api<Post>('GET', `/api/post/${id}`), runLogs(id), api<{ original_video_url: string }>('GET', `videos/${id}/source`)]);
+/** Deleting from the dialog: with its files, or keeping them (`delete_files=false`). */
+function deletion(post: Post, after: (message: string) => void): HTMLElement | null {
+  if (post.status === 'deleted') return null;
+  const id = post.wp_post_id;
+  const remove = (keepFiles: boolean) => async () => {
+    if (!confirm(keepFiles ? `Delete video ${id} and keep its files?` : `Delete video ${id} and its files?`)) return;
+    await api('DELETE', `/api/post/${id}${keepFiles ? '?delete_files=false' : ''}`);
+    dialog.close();
+    after(`Video ${id} deleted${keepFiles ? ' (files kept)' : ''}`);
+  };
+  return h(
+    'div',
+    { class: 'controls' },
+    h('button', { type: 'button', class: 'danger', id: 'delete-with-files', onclick: remove(false) }, 'Delete with files'),
+    h('button', { type: 'button', class: 'danger', id: 'delete-keep-files', onclick: remove(true) }, 'Delete, keep files'),
+  );
+}
+
+export async function showDetails(id: number, after: (message: string) => void = () => undefined): Promise<void> {
+  const [post, logs, files] = await Promise.all([api<Post>('GET', `/api/post/${id}`), runLogs(id), api<Files>('GET', `videos/${id}/files`)]);
   const urls = Object.entries(post.urls ?? {}).filter(([, u]) => u);
   clear(
     dialog,
@@ -143,8 +166,17 @@ export async function showDetails(id: number): Promise<void> {
         )
       : null,
     post.status === 'completed' ? player(post.wp_post_id) : null,
-    downloads(post, source.original_video_url),
+    files.renditions.length
+      ? h(
+          'section',
+          { class: 'renditions' },
+          h('h3', {}, 'Renditions'),
+          h('ul', {}, ...files.renditions.map((r) => h('li', {}, `${r.name}: ${(r.bytes / 1e6).toFixed(1)} MB in ${r.segments} segments`))),
+        )
+      : null,
+    downloads(post, files.original_video_url),
     logs,
+    deletion(post, after),
   );
   dialog.showModal();
 }

@@ -293,12 +293,24 @@ export function adminRouter(deps: AdminDeps): Router {
     return id;
   };
 
-  router.get('/videos/:id/source', async (ctx) => {
+  // The upload's URL and what the package holds per rendition (folders with a playlist).
+  router.get('/videos/:id/files', async (ctx) => {
     if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
-    const video = await deps.store.get(videoId(ctx.params.id));
+    const id = videoId(ctx.params.id);
+    const video = await deps.store.get(id);
     if (!video) throw vcsError('VCS_ERR_NOT_FOUND', 'no such video');
+    const dir = packageDir(deps.hlsPath, id);
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    const renditions = [];
+    for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+      const files = await readdir(path.join(dir, e.name)).catch(() => [] as string[]);
+      if (!files.includes('playlist.m3u8')) continue;
+      const segments = files.filter((f) => f.endsWith('.ts'));
+      const sizes = await Promise.all(files.map((f) => stat(path.join(dir, e.name, f)).then((i) => i.size, () => 0)));
+      renditions.push({ name: e.name, segments: segments.length, bytes: sizes.reduce((a, b) => a + b, 0) });
+    }
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { original_video_url: video.original_video_url };
+    ctx.body = { original_video_url: video.original_video_url, renditions };
   });
 
   router.get('/videos/:id/package.tar', async (ctx) => {

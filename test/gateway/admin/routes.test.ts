@@ -166,7 +166,10 @@ test('downloads: a rendition as one MPEG-TS file in playlist order, the package 
   const { stdout } = await promisify(execFile)('tar', ['-tf', file]);
   assert.equal(stdout.trim().split('\n').sort(), ['55/', '55/high/', '55/high/playlist.m3u8', '55/high/segment000.ts', '55/high/segment001.ts', '55/master.m3u8']);
   assert.is((await fetch(`${gw.url}/admin/videos/57/package.tar`, { headers: { cookie } })).status, 404);
-  assert.equal(await (await fetch(`${gw.url}/admin/videos/55/source`, { headers: { cookie } })).json(), { original_video_url: 'https://uploads.example.com/55.mp4' });
+  assert.equal(await (await fetch(`${gw.url}/admin/videos/55/files`, { headers: { cookie } })).json(), {
+    original_video_url: 'https://uploads.example.com/55.mp4',
+    renditions: [{ name: 'high', segments: 2, bytes: 564 + Buffer.byteLength('#EXTM3U\n#EXTINF:10,\nsegment001.ts\n#EXTINF:4,\nsegment000.ts\n#EXT-X-ENDLIST\n') }],
+  });
 });
 
 test('assets: the two built files, nothing else', async () => {
