@@ -41,11 +41,12 @@ async function serveEnv(name: string, extra: Record<string, string> = {}) {
   };
 }
 
+/** What runs left in the temp folders (the runs' own logs, kept with their videos, are not leftovers). */
 async function leftovers(storage: string): Promise<string[]> {
   const temp = path.join(storage, 'temp');
   const entries = await readdir(temp, { recursive: true }).catch(() => [] as string[]);
   const hidden = (await readdir(path.join(storage, 'hls')).catch(() => [] as string[])).filter((n) => n.startsWith('.'));
-  return [...entries.filter((e) => e !== 'runs' && e !== 'work'), ...hidden];
+  return [...entries.filter((e) => e !== 'runs' && e !== 'work' && e !== 'logs' && !e.startsWith('logs/')), ...hidden];
 }
 
 test('three clips with MAX_CONCURRENT_JOBS=1 complete in FIFO order and are served over HTTP', async () => {
@@ -106,6 +107,8 @@ test('three clips with MAX_CONCURRENT_JOBS=1 complete in FIFO order and are serv
     assert.match(metrics, /^vcs_ffmpeg_available 1$/m);
     assert.match(metrics, /^vcs_http_requests_total\{route="\/storage\/hls",method="GET",status="200"\} \d+$/m);
     assert.equal(await leftovers(env.STORAGE_PATH), []);
+    // Each run kept its own log with its video.
+    for (const id of [101, 102, 103]) assert.match(await readFile(path.join(env.STORAGE_PATH, 'temp', 'logs', String(id), `vcs-${id}-1.log`), 'utf8'), /"msg":"step downloading"/);
   } finally {
     await store.close();
     serve.child.kill('SIGTERM');
@@ -219,6 +222,7 @@ test('a video deleted while it is being encoded ends with no files on disk and n
     await new Promise((r) => setTimeout(r, 1500));
     assert.not.ok(await exists(path.join(env.STORAGE_PATH, 'hls', '500')), 'no package');
     await waitFor(async () => (await leftovers(env.STORAGE_PATH)).length === 0, 5000, 'no work files');
+    assert.not.ok(await exists(path.join(env.STORAGE_PATH, 'temp', 'logs', '500')), 'its run logs went with its files');
   } finally {
     await store.close();
     serve.child.kill('SIGTERM');

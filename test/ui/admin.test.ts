@@ -189,7 +189,7 @@ test('details of the encoded video: its fields and URLs, and a preview that play
   await page.waitForSelector('dialog.details[open]');
   assert.is(await page.textContent('#details-title'), 'Live one');
   assert.match((await page.textContent('dialog.details .urls')) ?? '', /master\.m3u8/);
-  assert.match((await page.textContent('dialog.details .renditions')) ?? '', /(high|medium|low): [\d.]+ MB in \d+ segments/);
+  assert.match((await page.textContent('dialog.details .renditions')) ?? '', /(high|medium|low): [\d.]+ MB in \d+ segments, \d+ kb\/s on average/);
   assert.match((await page.textContent('#sys-store')) ?? '', /^connected \([\d.]+ ms\)$/);
   // The run's own log, from the volume, in readable lines.
   const log = (await page.textContent('dialog.details pre.log')) ?? '';

@@ -171,7 +171,13 @@ export async function showDetails(id: number, after: (message: string) => void =
           'section',
           { class: 'renditions' },
           h('h3', {}, 'Renditions'),
-          h('ul', {}, ...files.renditions.map((r) => h('li', {}, `${r.name}: ${(r.bytes / 1e6).toFixed(1)} MB in ${r.segments} segments`))),
+          h(
+            'ul',
+            {},
+            ...files.renditions.map((r) =>
+              h('li', {}, `${r.name}: ${(r.bytes / 1e6).toFixed(1)} MB in ${r.segments} segments${post.duration_seconds ? `, ${Math.round((r.bytes * 8) / post.duration_seconds / 1000)} kb/s on average` : ''}`),
+            ),
+          ),
         )
       : null,
     downloads(post, files.original_video_url),
