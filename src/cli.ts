@@ -172,6 +172,29 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
         }
       },
     )
+    .command('cleanup', 'Run a scheduled cleanup now (prints what it did as JSON)', (y) => {
+      const cleanup = (what: 'temp' | 'old' | 'stuck') => async (args: { dryRun: boolean }) => {
+        const settings = settingsOrExit(env);
+        const { openStore } = await import('./roots/wiring.ts');
+        const { runCleanup } = await import('./roots/cleanup.ts');
+        const log = createLogger(settings, { destination: 2 });
+        const store = await openStore(settings);
+        try {
+          process.stdout.write(`${JSON.stringify(await runCleanup(what, settings, store, log, args.dryRun), null, 2)}\n`);
+        } catch (err) {
+          process.stderr.write(`vcs cleanup ${what}: ${(err as Error).message}\n`);
+          process.exitCode = 1;
+        } finally {
+          await store.close();
+        }
+      };
+      const dryRun = { 'dry-run': { type: 'boolean' as const, default: false, describe: 'print what would be done, change nothing' } };
+      return y
+        .command('temp', 'Remove stale work files (unchanged for CLEANUP_TEMP_AFTER)', dryRun, cleanup('temp'))
+        .command('old', 'Delete completed videos older than DELETE_OLD_VIDEOS_AFTER days (files removed, documents marked deleted)', dryRun, cleanup('old'))
+        .command('stuck', 'List runs past PROCESSING_TIMEOUT and ask the controller to fail them now', dryRun, cleanup('stuck'))
+        .demandCommand(1, 'Name a subcommand: temp, old or stuck');
+    })
     .command(
       'config',
       'Check the configuration and print the effective settings (secrets hidden)',

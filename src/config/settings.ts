@@ -243,12 +243,13 @@ export const SETTINGS = {
     AUTO_CLEANUP_ENABLED: s({ default: 'true', parse: boolean, usedBy: LOOP, description: 'Hourly removal of stale temp files' }),
     CLEANUP_TEMP_AFTER: s({ default: '3600000', parse: integer(60_000, 2_592_000_000), usedBy: STORE_USERS, description: 'Milliseconds after which a temp file counts as stale' }),
     DELETE_OLD_VIDEOS_AFTER: s({
-      default: '90',
+      default: '0',
       parse: integer(0, 36_500),
-      usedBy: [],
-      notUsedYet: 'old-video cleanup is planned (operations work); nothing is deleted by age today',
-      description: 'Days after which published videos are removed by cleanup; 0 keeps them forever',
+      usedBy: LOOP,
+      description:
+        'Days after which completed videos are deleted by the daily cleanup (HLS folder and run logs removed, document marked deleted); 0 keeps them forever. Off by default: the plan calls this cleanup optional (its example value is 90)',
     }),
+    CLEANUP_HOUR: s({ default: '3', parse: integer(0, 23), usedBy: LOOP, description: 'Hour of the day (the server’s time zone, TZ) at which the daily old-video cleanup runs' }),
   }),
 
   ...group('API security', {

@@ -24,7 +24,7 @@ import { createProgressTokens } from '../controller/progress.ts';
 import type { Listening } from '../http/listen.ts';
 import { PROGRESS_ROUTE } from '../http/routes.ts';
 import type { Logger } from '../log.ts';
-import { controllerParts, ensureFolders, instrumented, listenInternal, openStore, scheduleTempCleanup, startUpCleanup, warnUnusedSettings } from './wiring.ts';
+import { controllerParts, ensureFolders, instrumented, listenInternal, openStore, scheduleCleanup, startUpCleanup, warnUnusedSettings } from './wiring.ts';
 
 export interface RunningController {
   internalServer: Listening;
@@ -80,7 +80,7 @@ export async function startController(settings: Settings, env: Env, log: Logger,
         if (!elector.isLeader() || closing) return;
         running = true;
         controller.start();
-        stopCleanup = scheduleTempCleanup(settings, runner, log);
+        stopCleanup = scheduleCleanup(settings, runner, store, log);
       })().catch((err: Error) => log.error({ err }, 'could not start leading; a standby takes over when this process stops'));
     },
     onStoppedLeading: () => {

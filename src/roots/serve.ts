@@ -34,7 +34,7 @@ import {
   openStore,
   publicApp,
   runningRuns,
-  scheduleTempCleanup,
+  scheduleCleanup,
   storeLabel,
   startUpCleanup,
   vcsCommand,
@@ -107,7 +107,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     throw err;
   });
   controller.start();
-  const stopCleanup = scheduleTempCleanup(settings, runner, log);
+  const stopCleanup = scheduleCleanup(settings, runner, store, log);
   log.info(
     { port: settings.PORT, bind: settings.BIND_ADDRESS, internalPort: settings.INTERNAL_PORT, publicUrl: settings.PUBLIC_URL, store: storeLabel(settings), hls: settings.HLS_PATH, workDir: workRoot(settings.TEMP_PATH) },
     'service started',

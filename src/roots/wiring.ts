@@ -12,6 +12,7 @@ import { unusedSettingsGiven, type Env, type Settings } from '../config.ts';
 import { ladderFromSettings } from '../contract.ts';
 import { jobSpecOn } from '../controller/apply.ts';
 import { createController, reconcileSettings, type Controller } from '../controller/controller.ts';
+import { deleteOldVideos, msUntilHour } from '../controller/retention.ts';
 import { podJobSpec } from '../controller/job-manifest.ts';
 import { createProgressReceiver, type ProgressReceiver, type ProgressTokens } from '../controller/progress.ts';
 import type { Runner } from '../controller/runner.ts';
@@ -294,8 +295,14 @@ export async function startUpCleanup(runner: Runner, store: JobStore, settings: 
 /** The original plan's temp cleanup runs every hour. */
 const CLEANUP_EVERY_MS = 3_600_000;
 
-/** The hourly temp sweep (AUTO_CLEANUP_ENABLED), sparing running runs; returns its stop function. */
-export function scheduleTempCleanup(settings: Settings, runner: Runner, log: Logger): () => void {
+/**
+ * The plan's automatic cleanup (AUTO_CLEANUP_ENABLED), where the controller runs (vcs serve, the
+ * leading vcs controller): the hourly temp sweep, sparing running runs, and — with
+ * DELETE_OLD_VIDEOS_AFTER set — the daily old-video cleanup at CLEANUP_HOUR. Stuck jobs need no
+ * sweep of their own: every controller pass fails runs past PROCESSING_TIMEOUT (reconcile.ts).
+ * Returns the stop function.
+ */
+export function scheduleCleanup(settings: Settings, runner: Runner, store: JobStore, log: Logger): () => void {
   if (!settings.AUTO_CLEANUP_ENABLED) return () => undefined;
   const sweep = async () => {
     const { removed, bytesFreed } = await sweepTemp({ ...volumeOf(settings), olderThanMs: settings.CLEANUP_TEMP_AFTER, now: Date.now(), active: await runningRuns(runner) });
@@ -303,5 +310,18 @@ export function scheduleTempCleanup(settings: Settings, runner: Runner, log: Log
   };
   const timer = setInterval(() => void sweep().catch((err: Error) => log.warn({ err: err.message }, 'temp cleanup failed')), CLEANUP_EVERY_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  let daily: NodeJS.Timeout | undefined;
+  const nextDaily = () => {
+    daily = setTimeout(() => {
+      void deleteOldVideos({ store, volume: volumeOf(settings), days: settings.DELETE_OLD_VIDEOS_AFTER, now: Date.now(), log })
+        .catch((err: Error) => log.warn({ err: err.message }, 'old-video cleanup failed; it runs again tomorrow'))
+        .finally(nextDaily);
+    }, msUntilHour(new Date(), settings.CLEANUP_HOUR));
+    daily.unref();
+  };
+  if (settings.DELETE_OLD_VIDEOS_AFTER > 0) nextDaily();
+  return () => {
+    clearInterval(timer);
+    clearTimeout(daily);
+  };
 }

@@ -85,7 +85,7 @@ export async function removeWorkFolder(dir: string): Promise<number> {
  * TEMP_PATH/runs/*, and the hidden work folders in HLS_PATH.
  */
 export async function sweepTemp(
-  opts: VolumePaths & { olderThanMs: number; now: number; active?: ReadonlySet<string> },
+  opts: VolumePaths & { olderThanMs: number; now: number; active?: ReadonlySet<string>; dryRun?: boolean },
 ): Promise<{ removed: string[]; bytesFreed: number; failed: string[] }> {
   const entries = [
     ...(await list(workRoot(opts.tempPath))),
@@ -97,6 +97,10 @@ export async function sweepTemp(
     if (opts.active?.has(ownerOf(entry))) continue;
     const info = await treeInfo(entry).catch(() => null);
     if (info && opts.now - info.newest >= opts.olderThanMs) stale.push(entry);
+  }
+  if (opts.dryRun) {
+    const sizes = await Promise.all(stale.map((e) => treeInfo(e).then((i) => i.bytes, () => 0)));
+    return { removed: stale, bytesFreed: sizes.reduce((a, b) => a + b, 0), failed: [] };
   }
   return removeAll(stale);
 }

@@ -47,7 +47,9 @@ test('defaults are the original plan’s', () => {
   assert.equal([c.HIGH_RESOLUTION, c.MEDIUM_RESOLUTION, c.LOW_RESOLUTION, c.HIGH_BITRATE, c.MEDIUM_BITRATE, c.LOW_BITRATE, c.AUDIO_BITRATE], [1080, 480, 360, 5_000_000, 2_500_000, 1_000_000, 128_000]);
   assert.equal([c.STORAGE_PATH, c.TEMP_PATH, c.HLS_PATH], ['/var/www/video-compression/storage', '/var/www/video-compression/storage/temp', '/var/www/video-compression/storage/hls']);
   assert.equal([c.DATABASE_ID, c.COLLECTION_ID, c.FFMPEG_PATH, c.FFPROBE_PATH, c.LOG_LEVEL, c.ADMIN_PATH, c.STORE, c.RUNNER], ['video_compression', 'posts', '/usr/bin/ffmpeg', '/usr/bin/ffprobe', 'info', '/admin', 'sqlite', 'local']);
-  assert.equal([c.RATE_LIMIT_WINDOW, c.RATE_LIMIT_MAX_REQUESTS, c.CLEANUP_TEMP_AFTER, c.DELETE_OLD_VIDEOS_AFTER, c.AUTO_CLEANUP_ENABLED], [900000, 100, 3600000, 90, true]);
+  assert.equal([c.RATE_LIMIT_WINDOW, c.RATE_LIMIT_MAX_REQUESTS, c.CLEANUP_TEMP_AFTER, c.AUTO_CLEANUP_ENABLED], [900000, 100, 3600000, true]);
+  // Departure: the plan's example keeps videos 90 days; deleting published videos is opt-in here.
+  assert.equal([c.DELETE_OLD_VIDEOS_AFTER, c.CLEANUP_HOUR], [0, 3]);
   assert.equal([c.ALLOW_LOCAL_SOURCES, c.ALLOW_PRIVATE_SOURCES, c.PROCESSING_TIMEOUT], [false, false, 7200000]);
   assert.equal([c.DOWNLOAD_TIMEOUT, c.DOWNLOAD_IDLE_TIMEOUT], [3600000, 60000]);
   assert.is(c.PUBLIC_URL, 'http://localhost:3000');
@@ -166,12 +168,12 @@ test('what reaches a transcoder: its settings (FFmpeg paths only on this machine
 
 test('settings nothing reads yet are said so: in the docs and, when set, as a warning at start', () => {
   const unused = settingNames().filter((name) => settingOf(name).notUsedYet);
-  assert.equal(unused, ['NODE_ENV', 'DELETE_OLD_VIDEOS_AFTER', 'SENTRY_DSN']);
+  assert.equal(unused, ['NODE_ENV', 'SENTRY_DSN']);
   for (const name of unused) assert.equal(settingOf(name).usedBy, [], name);
-  assert.equal(unusedSettingsGiven({ NODE_ENV: 'production', DELETE_OLD_VIDEOS_AFTER: '90' }), [], 'defaults are not a choice');
+  assert.equal(unusedSettingsGiven({ NODE_ENV: 'production' }), [], 'defaults are not a choice');
   assert.equal(
-    unusedSettingsGiven({ SENTRY_DSN: 'https://k@sentry.example/1', DELETE_OLD_VIDEOS_AFTER: '30', PORT: '8080' }).map((w) => w.name),
-    ['DELETE_OLD_VIDEOS_AFTER', 'SENTRY_DSN'],
+    unusedSettingsGiven({ SENTRY_DSN: 'https://k@sentry.example/1', NODE_ENV: 'development', PORT: '8080' }).map((w) => w.name),
+    ['NODE_ENV', 'SENTRY_DSN'],
   );
   assert.match(unusedSettingsGiven({ SENTRY_DSN: 'x' })[0]!.message, /^SENTRY_DSN is set but not used yet: /);
   // Everything else is read by some process.
