@@ -7,20 +7,8 @@
 import { api, ApiError, loadSession, signOut, type Session } from './api.ts';
 import { showDetails } from './details.ts';
 import { clear, h } from './dom.ts';
+import type { Job } from './types.ts';
 
-interface Job {
-  wp_post_id: number;
-  title: string;
-  status: string;
-  step: string | null;
-  progress: number;
-  priority: string;
-  created_at: string;
-  completed_at: string | null;
-  master_playlist_url: string | null;
-  poster_url: string | null;
-  error_message: string | null;
-}
 interface JobList {
   total: number;
   jobs: Job[];

@@ -6,25 +6,7 @@
 import Hls from 'hls.js/light';
 import { api } from './api.ts';
 import { clear, h } from './dom.ts';
-
-interface Post {
-  wp_post_id: number;
-  title: string;
-  status: string;
-  step: string | null;
-  progress: number;
-  priority: string;
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  urls: Record<string, string | null> | null;
-  total_size: number | null;
-  duration_seconds: number | null;
-  error_message: string | null;
-  failed_at_step: string | null;
-  failed_at: string | null;
-  retry_count: number;
-}
+import type { Post } from './types.ts';
 
 let hls: Hls | null = null;
 const dialog = h('dialog', { class: 'details', 'aria-labelledby': 'details-title' });
