@@ -285,6 +285,28 @@ export const SETTINGS = {
   ...group('Monitoring', {
     ENABLE_LOGGING: s({ default: 'true', parse: boolean, usedBy: EVERY, transcoder: 'everywhere', description: 'false silences the logs' }),
     LOG_LEVEL: s({ default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'fatal'), usedBy: EVERY, transcoder: 'everywhere', description: 'debug, info, warn, error or fatal' }),
+    WEBHOOK_URLS: s({
+      default: '',
+      parse: list((v) => {
+        if (!/^https?:\/\/[^\s,]+$/.test(v) || !URL.canParse(v)) throw new Invalid('comma-separated http(s) URLs');
+        return v;
+      }),
+      usedBy: LOOP,
+      secret: true,
+      description: 'Webhooks told when a video completes or fails (WEBHOOK_EVENTS): Slack and Discord hook URLs get chat messages, any other URL the signed JSON event',
+    }),
+    WEBHOOK_EVENTS: s({ default: 'completed,failed', parse: list((v) => {
+        if (!['started', 'completed', 'failed'].includes(v)) throw new Invalid('comma-separated events: started, completed, failed');
+        return v;
+      }), usedBy: LOOP, description: 'Which events the webhooks get: completed, failed, started' }),
+    WEBHOOK_SECRET: s({ default: undefined, parse: optionalText, usedBy: LOOP, secret: true, description: 'Signs the JSON events (X-VCS-Signature: t=<unix>,v1=HMAC-SHA256 of "<t>.<body>"); unset: unsigned' }),
+    PUBLISHER_CALLBACK_URL: s({
+      default: undefined,
+      parse: optionalHttpUrl,
+      usedBy: LOOP,
+      secret: true,
+      description: 'Called (POST, the signed JSON event) when a video completes or fails, e.g. a WordPress REST endpoint, so the site need not poll',
+    }),
     SENTRY_DSN: s({
       default: undefined,
       parse: optionalText,

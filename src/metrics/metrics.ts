@@ -10,13 +10,17 @@
  * (worker.ts) and finished jobs (jobs.ts).
  */
 import type { Middleware } from 'koa';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { STATUSES } from '../jobs/model.ts';
 import { scrapeFacts, type Facts, type FactSources } from './facts.ts';
 import { httpMetrics } from './http.ts';
 import { jobMetrics, type JobHooks, type JobResult } from './jobs.ts';
 import { storeMetrics, type StoreObserver } from './store.ts';
 import { leaderMetric, workerMetrics, type WorkerView } from './worker.ts';
+
+/** Where notifications go (the notifier's targets), a fixed set: a bounded label. */
+export const NOTIFICATION_TARGETS = ['generic', 'slack', 'discord', 'publisher'] as const;
+export type NotificationTarget = (typeof NOTIFICATION_TARGETS)[number];
 
 export interface MetricsDeps extends FactSources {
   /**
@@ -50,6 +54,8 @@ export interface Metrics {
   recordJob(result: JobResult, seconds?: number): void;
   /** recordJob as the controller's completion and failure callbacks. */
   jobHooks: JobHooks;
+  /** One notification's outcome (webhooks, the publisher callback). */
+  recordNotification(target: NotificationTarget, result: 'delivered' | 'failed'): void;
   /** GET /metrics: the exposition text, with the registry's content type. */
   handler: Middleware;
 }
@@ -106,6 +112,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   if (deps.worker) workerMetrics(registry, deps.worker, { intervalMs: deps.workerIntervalMs ?? 120_000, now });
   if (deps.leader) leaderMetric(registry, deps.leader);
   const jobs = jobMetrics(registry);
+  const notifications = new Counter({
+    name: 'vcs_notifications_total',
+    help: 'Notifications sent (webhooks by kind, the publisher callback), by outcome after their retries.',
+    labelNames: ['target', 'result'] as const,
+    registers: [registry],
+  });
+  for (const target of NOTIFICATION_TARGETS) for (const result of ['delivered', 'failed'] as const) notifications.inc({ target, result }, 0);
 
   const handler: Middleware = async (ctx) => {
     const text = await registry.metrics();
@@ -113,5 +126,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     ctx.body = text;
   };
 
-  return { registry, httpMiddleware: httpMetrics(registry, deps.routePrefixes ?? []), storeObserver: store.observer, recordJob: jobs.recordJob, jobHooks: jobs.jobHooks, handler };
+  return {
+    registry,
+    httpMiddleware: httpMetrics(registry, deps.routePrefixes ?? []),
+    storeObserver: store.observer,
+    recordJob: jobs.recordJob,
+    jobHooks: jobs.jobHooks,
+    recordNotification: (target, result) => notifications.inc({ target, result }),
+    handler,
+  };
 }

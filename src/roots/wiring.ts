@@ -13,6 +13,8 @@ import { ladderFromSettings } from '../contract.ts';
 import { jobSpecOn } from '../controller/apply.ts';
 import { createController, reconcileSettings, type Controller } from '../controller/controller.ts';
 import { deleteOldVideos, msUntilHour } from '../controller/retention.ts';
+import { createNotifier } from '../controller/notifier.ts';
+import type { NotifyEvent } from '../controller/notify-format.ts';
 import { podJobSpec } from '../controller/job-manifest.ts';
 import { createProgressReceiver, type ProgressReceiver, type ProgressTokens } from '../controller/progress.ts';
 import type { Runner } from '../controller/runner.ts';
@@ -33,6 +35,7 @@ import { createSqliteStore } from '../jobs/sqlite-store.ts';
 import type { JobStore } from '../jobs/store.ts';
 import { HLS_ROUTE } from '../jobs/urls.ts';
 import type { Logger } from '../log.ts';
+import type { JobHooks } from '../metrics/jobs.ts';
 import { createMetrics, type Metrics, type MetricsDeps } from '../metrics/metrics.ts';
 import { instrumentStore } from '../metrics/store.ts';
 import { appendAudit, recentAudit } from '../volume/audit.ts';
@@ -152,6 +155,7 @@ export function controllerParts(
   const volume = volumeOf(settings);
   const progress = { url: `${deps.progressUrl}${PROGRESS_ROUTE}`, token: deps.tokens.issue };
   const jobSpec = (deps.podResults ? podJobSpec : jobSpecOn)(volume, ladderFromSettings(settings), progress);
+  const hooks = notifyingHooks(settings, deps.metrics, deps.log);
   const controller = createController({
     store: deps.store,
     runner: deps.runner,
@@ -163,10 +167,28 @@ export function controllerParts(
       publicUrl: settings.PUBLIC_URL,
       volume,
       jobSpec,
-      ...deps.metrics.jobHooks,
+      ...hooks,
     },
   });
   return { controller, progress: createProgressReceiver({ store: deps.store, tokens: deps.tokens, log: deps.log, now: deps.now }) };
+}
+
+/** The metrics' job hooks, and — with WEBHOOK_URLS or PUBLISHER_CALLBACK_URL — notifications beside them. */
+function notifyingHooks(settings: Settings, metrics: Metrics, log: Logger): JobHooks {
+  if (settings.WEBHOOK_URLS.length === 0 && !settings.PUBLISHER_CALLBACK_URL) return metrics.jobHooks;
+  const notifier = createNotifier({
+    webhooks: settings.WEBHOOK_URLS,
+    events: new Set(settings.WEBHOOK_EVENTS.map((e) => `video.${e}` as NotifyEvent)),
+    publisherUrl: settings.PUBLISHER_CALLBACK_URL,
+    secret: settings.WEBHOOK_SECRET,
+    log: log.child({ part: 'notify' }),
+    record: metrics.recordNotification,
+  });
+  return {
+    onStarted: (video) => (metrics.jobHooks.onStarted(video), notifier.notify('video.started', video)),
+    onCompleted: (video, seconds) => (metrics.jobHooks.onCompleted(video, seconds), notifier.notify('video.completed', video)),
+    onFailed: (video) => (metrics.jobHooks.onFailed(video), notifier.notify('video.failed', video)),
+  };
 }
 
 /** The internal port: /healthz, /metrics and, where the controller runs, progress and pokes. */

@@ -220,6 +220,7 @@ exposition('answers the Prometheus text format with default and vcs_ metrics, ty
       vcs_encoded_video_seconds_total: 'counter',
       vcs_job_last_completed_timestamp_seconds: 'gauge',
       vcs_storage_size_bytes: 'gauge',
+      vcs_notifications_total: 'counter',
     };
     for (const [name, type] of Object.entries(types)) {
       assert.match(text, `# TYPE ${name} ${type}\n`, name);

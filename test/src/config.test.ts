@@ -140,7 +140,7 @@ test('every setting’s value reads back from its text (what a child process or 
 });
 
 test('secrets: hidden by vcs config, redacted in logs, never passed to a transcoder', () => {
-  assert.equal([...SECRET_SETTINGS].sort(), ['ADMIN_SESSION_SECRET', 'API_KEY', 'API_KEY_HASHES', 'APPWRITE_API_KEY', 'PROGRESS_SECRET', 'SENTRY_DSN']);
+  assert.equal([...SECRET_SETTINGS].sort(), ['ADMIN_SESSION_SECRET', 'API_KEY', 'API_KEY_HASHES', 'APPWRITE_API_KEY', 'PROGRESS_SECRET', 'PUBLISHER_CALLBACK_URL', 'SENTRY_DSN', 'WEBHOOK_SECRET', 'WEBHOOK_URLS']);
   for (const name of SECRET_SETTINGS) for (const p of [name, `env.${name}`, `settings.${name}`]) assert.ok(REDACT_PATHS.includes(p), p);
   const c = loadConfig({ API_KEY: 'k', APPWRITE_API_KEY: 'a', PROGRESS_SECRET: 'p', API_KEY_HASHES: '' });
   const shown = printableSettings(c);
