@@ -165,6 +165,13 @@ ${google ? '<a class="google" href="login/google">Sign in with Google</a>\n<p cl
 </main>`,
   );
 
+/** A video id from the path: digits only, a positive safe integer. */
+function videoId(raw: string | undefined): number {
+  const id = /^[1-9][0-9]{0,15}$/.test(raw ?? '') ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id)) throw vcsError('VCS_ERR_BAD_REQUEST', 'the video id must be a positive integer');
+  return id;
+}
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const NOT_ADMIN_PAGE = (email: string) =>
@@ -196,6 +203,12 @@ export function adminRouter(deps: AdminDeps): Router {
     securityHeaders(ctx);
     await next();
   });
+
+  /** Routes for a signed-in admin only. */
+  const requireSession = (ctx: Context, next: Next) => {
+    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+    return next();
+  };
 
   // The page itself; /admin/ and /admin alike (relative asset URLs resolve under the path).
   router.get('/', (ctx) => {
@@ -270,32 +283,23 @@ export function adminRouter(deps: AdminDeps): Router {
     ctx.body = { subject: session.subject, method: session.method, expires: new Date(session.expires).toISOString(), csrf: csrfToken(session, deps.secret) };
   });
 
-  router.get('/activity', async (ctx) => {
-    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+  router.get('/activity', requireSession, async (ctx) => {
     const { jobs } = await deps.store.list({ limit: 20, offset: 0, sort: 'updated_at', order: 'desc' });
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { events: mergeActivity(20, jobs.map(videoEvent), await deps.actions.recent(20).catch(() => [])) };
   });
 
-  router.get('/videos/:id/logs', async (ctx) => {
-    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
-    const id = /^[1-9][0-9]{0,15}$/.test(ctx.params.id ?? '') ? Number(ctx.params.id) : NaN;
-    if (!Number.isSafeInteger(id)) throw vcsError('VCS_ERR_BAD_REQUEST', 'the video id must be a positive integer');
+  router.get('/videos/:id/logs', requireSession, async (ctx) => {
+    const id = videoId(ctx.params.id);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { wp_post_id: id, runs: await runLogs(deps.tempPath, id) };
   });
 
   // Downloads: the package as one tar file, or one rendition as one MPEG-TS file (its segments in
   // playlist order; MPEG-TS concatenates). The original and the single files are plain links.
-  const videoId = (raw: string | undefined): number => {
-    const id = /^[1-9][0-9]{0,15}$/.test(raw ?? '') ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(id)) throw vcsError('VCS_ERR_BAD_REQUEST', 'the video id must be a positive integer');
-    return id;
-  };
 
   // The upload's URL and what the package holds per rendition (folders with a playlist).
-  router.get('/videos/:id/files', async (ctx) => {
-    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+  router.get('/videos/:id/files', requireSession, async (ctx) => {
     const id = videoId(ctx.params.id);
     const video = await deps.store.get(id);
     if (!video) throw vcsError('VCS_ERR_NOT_FOUND', 'no such video');
@@ -313,8 +317,7 @@ export function adminRouter(deps: AdminDeps): Router {
     ctx.body = { original_video_url: video.original_video_url, renditions };
   });
 
-  router.get('/videos/:id/package.tar', async (ctx) => {
-    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+  router.get('/videos/:id/package.tar', requireSession, async (ctx) => {
     const id = videoId(ctx.params.id);
     if (!(await stat(packageDir(deps.hlsPath, id)).then((s) => s.isDirectory(), () => false))) throw vcsError('VCS_ERR_NOT_FOUND', `video ${id} has no package`);
     const tar = spawn('tar', ['-C', deps.hlsPath, '-cf', '-', String(id)], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -324,8 +327,7 @@ export function adminRouter(deps: AdminDeps): Router {
     ctx.body = tar.stdout;
   });
 
-  router.get('/videos/:id/:rendition.ts', async (ctx) => {
-    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+  router.get('/videos/:id/:rendition.ts', requireSession, async (ctx) => {
     const id = videoId(ctx.params.id);
     const rendition = ctx.params.rendition ?? '';
     if (!/^[a-z0-9_-]{1,32}$/.test(rendition)) throw vcsError('VCS_ERR_NOT_FOUND', 'no such rendition');
@@ -354,8 +356,7 @@ export function adminRouter(deps: AdminDeps): Router {
     ctx.status = 204;
   });
 
-  router.get('/events', (ctx) => {
-    if (!sessionOf(ctx, deps)) throw vcsError('VCS_ERR_UNAUTHORIZED', 'not signed in');
+  router.get('/events', requireSession, (ctx) => {
     const stream = new PassThrough();
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
