@@ -168,6 +168,7 @@ export function createController(opts: ControllerOptions): Controller {
     if (scheduled) return;
     const wait = pokeWait();
     if (wait === 0) return runNow();
+    log.debug({ waitMs: wait }, 'poke deferred: the pass budget is spent');
     let fire!: () => void;
     const done = new Promise<void>((resolve) => (fire = resolve));
     scheduled = {

