@@ -31,6 +31,10 @@ async function runDaemon(log: Logger, what: string, start: () => Promise<{ close
   } catch (err) {
     log.fatal({ err: (err as Error).message }, `${what} could not start`);
     log.flush();
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vcs: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG, as for a bad setting
+    }
     // Exit now: whatever started before the failure (a store, a cluster worker's IPC channel)
     // would keep a half-started process alive.
     process.exit(1);

@@ -3,8 +3,10 @@
  * Node >= 22.19, see docs/protocols/kubernetes-api.md §1) and how their errors read.
  */
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { ApiException, BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
-import type { Settings } from '../config.ts';
+import { ConfigError, type Settings } from '../config.ts';
 
 export interface KubeClients {
   config: KubeConfig;
@@ -18,12 +20,31 @@ export interface KubeClients {
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-/** KUBECONFIG when set; else the pod's service account; else ~/.kube/config. */
-export function kubeClients(settings: Pick<Settings, 'KUBECONFIG' | 'KUBE_NAMESPACE'>): KubeClients {
+const NO_CLUSTER = 'no cluster configured: set KUBECONFIG to a kubeconfig file, or run vcs controller in a pod (its service account is used)';
+
+/**
+ * KUBECONFIG when set; else the pod's service account; else ~/.kube/config. What cannot work is a
+ * ConfigError naming the variable, not a bare ENOENT or the client's "http://localhost:8080"
+ * fallback failing every two seconds.
+ */
+export function loadKubeConfig(settings: Pick<Settings, 'KUBECONFIG'>, home = homedir()): KubeConfig {
   const config = new KubeConfig();
-  if (settings.KUBECONFIG) config.loadFromFile(settings.KUBECONFIG);
-  else if (existsSync(SERVICE_ACCOUNT_TOKEN)) config.loadFromCluster();
-  else config.loadFromDefault();
+  if (settings.KUBECONFIG) {
+    if (!existsSync(settings.KUBECONFIG)) throw new ConfigError([`KUBECONFIG=${settings.KUBECONFIG}: no such file (point it at a kubeconfig file, or unset it in a pod to use its service account)`]);
+    try {
+      config.loadFromFile(settings.KUBECONFIG);
+    } catch (err) {
+      throw new ConfigError([`KUBECONFIG=${settings.KUBECONFIG}: not a kubeconfig file (${(err as Error).message.split('\n')[0]})`]);
+    }
+  } else if (existsSync(SERVICE_ACCOUNT_TOKEN)) config.loadFromCluster();
+  else if (existsSync(path.join(home, '.kube', 'config'))) config.loadFromFile(path.join(home, '.kube', 'config'));
+  else throw new ConfigError([NO_CLUSTER]);
+  if (!config.getCurrentCluster()) throw new ConfigError([`${settings.KUBECONFIG ? `KUBECONFIG=${settings.KUBECONFIG}` : '~/.kube/config'}: its current context names no cluster (set current-context)`]);
+  return config;
+}
+
+export function kubeClients(settings: Pick<Settings, 'KUBECONFIG' | 'KUBE_NAMESPACE'>): KubeClients {
+  const config = loadKubeConfig(settings);
   const context = config.getContextObject(config.getCurrentContext());
   const namespace = settings.KUBE_NAMESPACE ?? context?.namespace ?? 'default';
   return {

@@ -32,6 +32,7 @@ import {
   listenPublic,
   localAddress,
   openStore,
+  requireFfmpeg,
   publicApp,
   runningRuns,
   scheduleCleanup,
@@ -70,6 +71,7 @@ function workerPort(controller: Controller, runner: Runner, eta: WorkerPort['eta
 export async function startService(settings: Settings, env: Env, log: Logger): Promise<RunningService> {
   if (settings.RUNNER !== 'local') throw new Error('RUNNER=kubernetes runs as vcs controller (plus vcs gateway); vcs serve runs encodes as local processes (RUNNER=local)');
   warnUnusedSettings(env, log);
+  await requireFfmpeg(settings);
   const now = Date.now;
   await ensureFolders(settings);
   const rawStore = await openStore(settings, now);

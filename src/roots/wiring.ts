@@ -4,11 +4,13 @@
  * peers built from these pieces, each turning the settings into the options of the parts below
  * and passing them down (conventions 12). Nothing below this layer reads the settings object whole.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { unusedSettingsGiven, type Env, type Settings } from '../config.ts';
+import { promisify } from 'node:util';
+import { ConfigError, unusedSettingsGiven, type Env, type Settings } from '../config.ts';
 import { ladderFromSettings } from '../contract.ts';
 import { jobSpecOn } from '../controller/apply.ts';
 import { createController, reconcileSettings, type Controller } from '../controller/controller.ts';
@@ -46,6 +48,23 @@ import type { Middleware } from 'koa';
 
 /** Whether this is the compiled build (dist/, plain node) or the sources (run through tsx, as the tests do). */
 const COMPILED = path.extname(import.meta.filename) === '.js';
+
+/**
+ * FFmpeg and ffprobe answer `-version`, or the service cannot encode anything: a ConfigError naming
+ * the variable, so `vcs serve` refuses to start instead of leaving every video pending.
+ */
+export async function requireFfmpeg(settings: Pick<Settings, 'FFMPEG_PATH' | 'FFPROBE_PATH'>): Promise<void> {
+  const problems: string[] = [];
+  for (const name of ['FFMPEG_PATH', 'FFPROBE_PATH'] as const) {
+    try {
+      await promisify(execFile)(settings[name], ['-hide_banner', '-version'], { timeout: 10_000 });
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such program' : (err as Error).message.split('\n')[0];
+      problems.push(`${name}=${settings[name]}: ${why} (install FFmpeg — scripts/install.sh does — or point ${name} at it)`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
 
 /** The `vcs` entry beside these modules: dist/bin/vcs.js when compiled, bin/vcs.ts in the sources. */
 export const VCS_BIN = path.resolve(import.meta.dirname, '../../bin', `vcs${path.extname(import.meta.filename)}`);

@@ -26,6 +26,7 @@ import { ERRORS } from '../../src/errors.ts';
 import { renderEnvExample, renderErrorTable, renderSettingsTable } from '../../src/reference.ts';
 import { REDACT_PATHS } from '../../src/log.ts';
 import { ROOT } from '../support/vcs.ts';
+import { freePort } from '../support/service.ts';
 import { runVcs } from '../support/vcs.ts';
 
 const problemsOf = (env: Record<string, string>) => {
@@ -219,6 +220,26 @@ test('the CLI stops at start with the message when a setting is bad', async () =
   const run = await runVcs(['config'], { MAX_CONCURRENT_JOBS: 'lots' });
   assert.is(run.code, 78);
   assert.match(run.stderr, /MAX_CONCURRENT_JOBS must be an integer 1–1000, got "lots"/);
+});
+
+test('start-up failures name the variable: a missing FFmpeg stops vcs serve, a missing or absent cluster configuration stops vcs controller', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-start-'));
+  try {
+    const local = { STORAGE_PATH: path.join(dir, 'storage'), TEMP_PATH: path.join(dir, 'tmp'), PORT: String(await freePort()), INTERNAL_PORT: String(await freePort()) };
+    const serve = await runVcs(['serve'], { ...local, FFMPEG_PATH: path.join(dir, 'no-ffmpeg') }, { cwd: dir, timeoutMs: 30_000 });
+    assert.is(serve.code, 78, serve.stderr);
+    assert.match(serve.stderr, `FFMPEG_PATH=${path.join(dir, 'no-ffmpeg')}: no such program`);
+    const kube = { RUNNER: 'kubernetes', STORAGE_PATH: local.STORAGE_PATH, HOME: dir };
+    const missing = await runVcs(['controller'], { ...kube, KUBECONFIG: path.join(dir, 'nope') }, { cwd: dir, timeoutMs: 30_000 });
+    assert.is(missing.code, 78, missing.stderr);
+    assert.match(missing.stderr, `KUBECONFIG=${path.join(dir, 'nope')}: no such file`);
+    const none = await runVcs(['controller'], kube, { cwd: dir, timeoutMs: 30_000 });
+    assert.is(none.code, 78, none.stderr);
+    assert.match(none.stderr, 'no cluster configured: set KUBECONFIG');
+    assert.not.match(none.stdout + none.stderr, 'skipTLSVerify');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 /** yargs' command registry (reached through its internal methods: there is no public listing). */

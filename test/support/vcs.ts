@@ -14,7 +14,7 @@ export interface VcsRun {
   stderr: string;
 }
 
-export function runVcs(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; onSpawn?: (pid: number) => void } = {}): Promise<VcsRun> {
+export function runVcs(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; onSpawn?: (pid: number) => void; /** A daemon that starts instead of failing is stopped (SIGTERM) after this. */ timeoutMs?: number } = {}): Promise<VcsRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(VCS[0], [...VCS.slice(1), ...args], {
       cwd: opts.cwd ?? ROOT,
@@ -27,7 +27,11 @@ export function runVcs(args: string[], env: Record<string, string> = {}, opts: {
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     if (child.pid && opts.onSpawn) opts.onSpawn(child.pid);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs) : undefined;
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
