@@ -2,7 +2,8 @@
 # Installs everything the service and its tests need on a Debian/Ubuntu machine with Node 20:
 # FFmpeg 5 or newer (Debian's package, with libx264), podman, buildah and debootstrap (the container
 # image and its test), promtool (the alert rules' tests), Chromium (the dashboard's browser tests),
-# the npm dependencies, and Helm 4 and kubectl in .tools/ (the chart's tests).
+# nginx and systemd-analyze (the single-server deployment files' tests), the npm dependencies,
+# and Helm 4 and kubectl in .tools/ (the chart's tests).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +72,27 @@ if ! command -v promtool >/dev/null; then
   fi
 fi
 echo "install: $(promtool --version 2>&1 | head -n1)"
+
+# nginx and systemd-analyze check the single-server deployment files (test/deploy/): nginx runs
+# in front of a test service on a free port, its own server is not started (policy-rc.d as above).
+if ! command -v nginx >/dev/null; then
+  echo "install: nginx (the reverse-proxy example's test; its server is not started)"
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  apt_install nginx
+  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+  if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+    as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
+fi
+if ! command -v systemd-analyze >/dev/null; then
+  echo "install: systemd-analyze (the systemd unit's test)"
+  apt_install systemd
+fi
 
 bash scripts/npm-deps.sh
 
