@@ -16,6 +16,26 @@ const HEADER = [
   '# Generated from src/config/settings.ts (npm run docs).',
 ];
 
+/**
+ * The order in which groups are documented: what everyone sets first (where it listens and
+ * stores), then transcoding, the API and its limits, operations, and the two optional back ends.
+ * A group not named here follows in the order it is declared.
+ */
+const GROUP_ORDER = ['Server', 'Storage', 'Shapes of the service', 'Worker', 'FFmpeg', 'Sources', 'API security', 'Admin dashboard', 'Cleanup', 'Monitoring', 'Appwrite connection', 'Kubernetes (RUNNER=kubernetes, vcs controller)'];
+
+/** Every setting, grouped, in documentation order. */
+export function settingGroups(): { group: string; names: SettingName[] }[] {
+  const groups: { group: string; names: SettingName[] }[] = [];
+  for (const name of settingNames()) {
+    const title = settingOf(name).group;
+    const found = groups.find((g) => g.group === title);
+    if (found) found.names.push(name);
+    else groups.push({ group: title, names: [name] });
+  }
+  const rank = (title: string) => (GROUP_ORDER.includes(title) ? GROUP_ORDER.indexOf(title) : GROUP_ORDER.length);
+  return groups.map((g, i) => ({ g, i })).sort((a, b) => rank(a.g.group) - rank(b.g.group) || a.i - b.i).map(({ g }) => g);
+}
+
 /** How the default reads in the documentation. */
 function documentedDefault(name: SettingName): { text: string; literal: boolean } {
   const setting = settingOf(name);
@@ -31,33 +51,39 @@ function describe(name: SettingName): string {
 
 export function renderEnvExample(): string {
   const lines = [...HEADER];
-  let group = '';
-  for (const name of settingNames()) {
-    const setting = settingOf(name);
-    if (setting.group !== group) {
-      group = setting.group;
-      lines.push('', `# --- ${group} ---`);
+  for (const { group, names } of settingGroups()) {
+    lines.push('', `# --- ${group} ---`);
+    for (const name of names) {
+      const setting = settingOf(name);
+      const { text, literal } = documentedDefault(name);
+      if (setting.example) {
+        lines.push(`# ${describe(name)} (default: ${text}; ${setting.example.why})`, `${name}=${setting.example.value}`);
+        continue;
+      }
+      lines.push(`# ${describe(name)}${setting.secret ? ' [secret]' : ''}${literal ? '' : ` (default: ${text})`}`);
+      lines.push(literal && setting.default !== '' ? `${name}=${setting.default}` : `# ${name}=`);
     }
-    const { text, literal } = documentedDefault(name);
-    lines.push(`# ${describe(name)}${setting.secret ? ' [secret]' : ''}${literal ? '' : ` (default: ${text})`}`);
-    lines.push(literal && setting.default !== '' ? `${name}=${setting.default}` : `# ${name}=`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 const cell = (text: string) => text.replaceAll('|', '\\|');
 
-/** The README's settings table (Markdown). */
+/** The README's settings tables (Markdown), one per group under a heading. */
 export function renderSettingsTable(): string {
-  const rows = ['| variable | default | read by | meaning |', '|---|---|---|---|'];
-  for (const name of settingNames()) {
-    const setting = settingOf(name);
-    const { text, literal } = documentedDefault(name);
-    const shown = literal ? (text === '' ? 'empty' : `\`${text}\``) : text;
-    const readers = setting.usedBy.length ? setting.usedBy.join(', ') : '—';
-    rows.push(`| \`${name}\` | ${cell(shown)} | ${readers} | ${cell(describe(name))}${setting.secret ? ' (secret)' : ''} |`);
+  const out: string[] = [];
+  for (const { group, names } of settingGroups()) {
+    out.push(`#### ${group}`, '', '| variable | default | read by | meaning |', '|---|---|---|---|');
+    for (const name of names) {
+      const setting = settingOf(name);
+      const { text, literal } = documentedDefault(name);
+      const shown = literal ? (text === '' ? 'empty' : `\`${text}\``) : text;
+      const readers = setting.usedBy.length ? setting.usedBy.join(', ') : '—';
+      out.push(`| \`${name}\` | ${cell(shown)} | ${readers} | ${cell(describe(name))}${setting.secret ? ' (secret)' : ''} |`);
+    }
+    out.push('');
   }
-  return rows.join('\n');
+  return out.join('\n').trimEnd();
 }
 
 /** The README's table of error codes (Markdown). */

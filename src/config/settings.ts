@@ -58,6 +58,8 @@ export interface Setting<T> {
   transcoder?: 'everywhere' | 'local';
   /** Declared because the original plan's .env has it, but nothing reads it yet: why, or which work will. */
   notUsedYet?: string;
+  /** The value .env.example sets instead of the default, and why (e.g. a path in the clone). */
+  example?: { value: string; why: string };
 }
 
 type Grouped<T> = { [K in keyof T]: T[K] & { group: string } };
@@ -131,7 +133,13 @@ export const SETTINGS = {
   }),
 
   ...group('Storage', {
-    STORAGE_PATH: s({ default: DEFAULT_STORAGE, parse: absoluteOrRelativePath, usedBy: EVERY, description: 'Root of the storage volume (SQLite file, temp and HLS folders)' }),
+    STORAGE_PATH: s({
+      default: DEFAULT_STORAGE,
+      parse: absoluteOrRelativePath,
+      usedBy: EVERY,
+      description: 'Root of the storage volume (SQLite file, temp and HLS folders)',
+      example: { value: './storage', why: 'a .env made from this file keeps everything in the clone, for the service and the vcs commands run there alike' },
+    }),
     TEMP_PATH: s({
       default: undefined,
       derived: { text: '$STORAGE_PATH/temp', value: (env) => path.join(storageOf(env), 'temp') },

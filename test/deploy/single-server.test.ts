@@ -10,11 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/config.ts';
 import { freePort, servicePorts, startServe, waitFor } from '../support/service.ts';
 import { ROOT } from '../support/vcs.ts';
 
 const UNIT = path.join(ROOT, 'deploy/systemd/video-compression.service');
 const NGINX = path.join(ROOT, 'deploy/nginx/video-compression.conf');
+const DEFAULTS = loadConfig({});
 
 test('a LICENSE file matching package.json', async () => {
   const license = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).license;
@@ -28,7 +30,8 @@ test('the systemd unit verifies, restarts on failure but not on a bad setting, a
     const text = await readFile(UNIT, 'utf8');
     assert.match(text, /^ExecStart=\/usr\/bin\/node \/opt\/video-compression\/dist\/bin\/vcs\.js serve$/m);
     assert.match(text, /^RestartPreventExitStatus=78$/m);
-    assert.match(text, /^ReadWritePaths=\/var\/www\/video-compression$/m, 'the storage default is the only writable path');
+    const writable = /^ReadWritePaths=(.+)$/m.exec(text)?.[1];
+    assert.ok(writable && DEFAULTS.STORAGE_PATH.startsWith(`${writable}/`), `ReadWritePaths=${writable} holds the default STORAGE_PATH (${DEFAULTS.STORAGE_PATH})`);
     // verify checks that ExecStart exists and the user resolves: this machine's node, root.
     const unit = path.join(dir, 'video-compression.service');
     await writeFile(unit, text.replace('/usr/bin/node', process.execPath).replace(/^User=vcs$/m, 'User=root').replace(/^Group=vcs$/m, 'Group=root'));
@@ -67,7 +70,7 @@ test('nginx in front of vcs serve: segments and posters from the disk with the g
       .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${serve.port};`)
       .replace(/listen 80;/, `listen 127.0.0.1:${nginxPort};`)
       .replace(/listen \[::\]:80;\n/, '')
-      .replaceAll('/var/www/video-compression/hls/', `${hls}/`);
+      .replaceAll(`${DEFAULTS.HLS_PATH}/`, `${hls}/`);
     assert.match(site, `alias ${hls}/$1/$2$3;`, 'the example serves from the storage default');
     await mkdir(path.join(prefix, 'logs'), { recursive: true });
     await writeFile(path.join(prefix, 'site.conf'), site);

@@ -13,6 +13,7 @@ import {
   loadConfig,
   parseBitrate,
   printableSettings,
+  readEnvironment,
   SECRET_SETTINGS,
   settingNames,
   settingOf,
@@ -116,7 +117,8 @@ test('rendered documentation: literal defaults as they parse, derived ones by th
   const example = renderEnvExample();
   for (const name of settingNames()) {
     const setting = settingOf(name);
-    if (setting.default !== undefined && setting.default !== '' && !setting.derived) assert.match(example, `\n${name}=${setting.default}\n`, name);
+    if (setting.example) assert.match(example, `(default: ${setting.default}; ${setting.example.why})\n${name}=${setting.example.value}\n`, name);
+    else if (setting.default !== undefined && setting.default !== '' && !setting.derived) assert.match(example, `\n${name}=${setting.default}\n`, name);
     else assert.match(example, `\n# ${name}=\n`, name);
   }
   const table = renderSettingsTable();
@@ -124,6 +126,18 @@ test('rendered documentation: literal defaults as they parse, derived ones by th
   assert.match(table, '| `CONTROLLER_URL` | http://vcs-controller:$INTERNAL_PORT |');
   assert.match(table, '| `JOB_ACTIVE_DEADLINE_SECONDS` | PROCESSING_TIMEOUT in seconds |');
   assert.match(table, /\| `SENTRY_DSN` \| unset \| — \| Not used yet/);
+});
+
+test('a .env copied from .env.example keeps the storage in the clone; the defaults stay without it', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-dotenv-'));
+  try {
+    await writeFile(path.join(dir, '.env'), renderEnvExample());
+    const settings = loadConfig(readEnvironment({ cwd: dir }));
+    assert.is(settings.STORAGE_PATH, path.resolve('storage'));
+    assert.is(loadConfig({}).STORAGE_PATH, '/var/www/video-compression/storage');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('every setting’s value reads back from its text (what a child process or a Job receives)', () => {
