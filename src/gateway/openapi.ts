@@ -14,7 +14,7 @@ const common = { 401: error('Missing or wrong API key'), 429: error('Rate limit 
 const urls = {
   type: 'object',
   nullable: true,
-  description: 'Set once the video is completed',
+  description: 'The package served now: set once the video is completed, and kept while it is compressed again (pending, processing) and after a failed re-compression; null once its files are removed',
   properties: Object.fromEntries(['master_playlist_url', 'poster_url', 'hls_high_url', 'hls_medium_url', 'hls_low_url'].map((k) => [k, { type: 'string', format: 'uri', nullable: true }])),
 };
 
