@@ -56,6 +56,7 @@ export const OPENAPI = {
           failed_at_step: ref('Step'),
           failed_at: { type: 'string', format: 'date-time', nullable: true },
           retry_count: { type: 'integer' },
+          last_accessed_at: { type: 'string', format: 'date-time', nullable: true, description: 'When a gateway last served one of its playlists (written in batches, precise to about an hour; behind a CDN only the requests that reach the gateway)' },
         },
       },
       Queued: {

@@ -67,6 +67,8 @@ export function postStatus(video: VideoJob, now: number, extra: { position: numb
     failed_at_step: video.failed_at_step,
     failed_at: video.failed_at,
     retry_count: video.retry_count,
+    // An addition to the plan's shape: when a gateway last served the video's playlists.
+    last_accessed_at: video.last_accessed_at,
   };
 }
 

@@ -346,7 +346,7 @@ export function scheduleCleanup(settings: Settings, runner: Runner, store: JobSt
   let daily: NodeJS.Timeout | undefined;
   const nextDaily = () => {
     daily = setTimeout(() => {
-      void deleteOldVideos({ store, volume: volumeOf(settings), days: settings.DELETE_OLD_VIDEOS_AFTER, now: Date.now(), log })
+      void deleteOldVideos({ store, volume: volumeOf(settings), days: settings.DELETE_OLD_VIDEOS_AFTER, keepWatchedDays: settings.KEEP_WATCHED_VIDEOS_DAYS, now: Date.now(), log })
         .catch((err: Error) => log.warn({ err: err.message }, 'old-video cleanup failed; it runs again tomorrow'))
         .finally(nextDaily);
     }, msUntilHour(new Date(), settings.CLEANUP_HOUR));

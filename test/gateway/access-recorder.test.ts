@@ -126,6 +126,7 @@ test('through the gateway: answered playlists (200 and 304, master or rendition)
     assert.is(three.last_accessed_at, null, 'a segment or a missing playlist does not');
     assert.is(one.updated_at, before.updated_at, 'a last access is not a change of the video');
     assert.equal(await gw.store.get(9), null);
+    assert.is((await gw.request('GET', '/api/post/1')).json.last_accessed_at, one.last_accessed_at, 'shown by the API');
   } finally {
     await gw.close();
   }
