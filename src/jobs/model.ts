@@ -45,8 +45,8 @@ export interface VideoJob {
   /** The current attempt's run (local run or Kubernetes Job) name, `vcs-<id>-<attempt>`. */
   job_name: string | null;
   /**
-   * When a gateway last answered a request for the master playlist (ISO 8601); added by this
-   * service. Written in batches by the gateway (src/gateway/access-recorder.ts) through
+   * When a gateway last answered a request for one of the video's playlists (ISO 8601, precise to
+   * about an hour); added by this service. Written in batches by the gateway (src/gateway/access-recorder.ts) through
    * JobStore.recordAccess only, never by a patch.
    */
   last_accessed_at: string | null;

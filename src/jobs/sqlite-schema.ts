@@ -86,7 +86,7 @@ export const MIGRATIONS: readonly string[] = [
    -- listRetryable: failed videos, oldest failure first.
    CREATE INDEX jobs_retry ON jobs (compression_status, failed_at, seq);
    CREATE TABLE control (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-  // The gateway's record of the last master-playlist request (JobStore.recordAccess).
+  // When a gateway last served the video's playlists (JobStore.recordAccess).
   `ALTER TABLE jobs ADD COLUMN last_accessed_at TEXT;`,
 ];
 
