@@ -28,7 +28,7 @@ import { hlsFiles } from '../src/gateway/hls-files.ts';
 import { createHealth } from '../src/gateway/health.ts';
 import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
-import { ensureFolders, openStore, publicApp } from '../src/roots/wiring.ts';
+import { accessRecorder, ensureFolders, openStore, publicApp } from '../src/roots/wiring.ts';
 import { bigSegment, makePackage } from './gateway/hls-package.ts';
 import { BUILT_VCS } from './built.ts';
 import { ensureTools, startNginx } from './gateway/tools.ts';
@@ -57,8 +57,9 @@ async function startGatewayApp(settings: Settings) {
   const store = await openStore(settings);
   const health = createHealth({ store, storeKind: settings.STORE, hlsPath: settings.HLS_PATH, ffmpegPath: settings.FFMPEG_PATH, version: 'bench', startedAt: Date.now() });
   const metrics = createMetrics({ videos: async () => ({ counts: await store.countByStatus(), paused: await store.isPaused() }) });
-  const served = await listenLocal(publicApp(settings, { store, log, health, metrics }));
-  return { ...served, close: () => served.close().then(() => store.close()) };
+  const access = accessRecorder(store, log);
+  const served = await listenLocal(publicApp(settings, { store, log, health, metrics, access }));
+  return { ...served, close: () => served.close().then(() => access.close()).then(() => store.close()) };
 }
 
 /** Koa with the hlsFiles middleware alone. */

@@ -195,7 +195,7 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
       const dryRun = { 'dry-run': { type: 'boolean' as const, default: false, describe: 'print what would be done, change nothing' } };
       return y
         .command('temp', 'Remove stale work files (unchanged for CLEANUP_TEMP_AFTER)', dryRun, cleanup('temp'))
-        .command('old', 'Delete completed videos older than DELETE_OLD_VIDEOS_AFTER days (files removed, documents marked deleted)', dryRun, cleanup('old'))
+        .command('old', 'Delete completed videos older than DELETE_OLD_VIDEOS_AFTER days, except those watched within KEEP_WATCHED_VIDEOS_DAYS (files removed, documents marked deleted)', dryRun, cleanup('old'))
         .command('stuck', 'List runs past PROCESSING_TIMEOUT and ask the controller to fail them now', dryRun, cleanup('stuck'))
         .demandCommand(1, 'Name a subcommand: temp, old or stuck');
     })

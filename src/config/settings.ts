@@ -257,6 +257,13 @@ export const SETTINGS = {
       description:
         'Days after which completed videos are deleted by the daily cleanup (HLS folder and run logs removed, document marked deleted); 0 keeps them forever. Off by default: the plan calls this cleanup optional (its example value is 90)',
     }),
+    KEEP_WATCHED_VIDEOS_DAYS: s({
+      default: '0',
+      parse: integer(0, 36_500),
+      usedBy: LOOP,
+      description:
+        'The old-video cleanup keeps a video whose playlists a gateway served within this many days (last_accessed_at: requests that reach the gateway, so more than a CDN’s cache time); 0 deletes by age alone',
+    }),
     CLEANUP_HOUR: s({ default: '3', parse: integer(0, 23), usedBy: LOOP, description: 'Hour of the day (the server’s time zone, TZ) at which the daily old-video cleanup runs' }),
   }),
 

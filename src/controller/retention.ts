@@ -2,7 +2,8 @@
  * The plan's "Old Video Cleanup" (daily, at CLEANUP_HOUR): completed videos created more than
  * DELETE_OLD_VIDEOS_AFTER days ago lose their HLS folder and their runs' logs, and their documents
  * are marked deleted (kept, with the URLs cleared) — compare-and-set on `completed`, so a video
- * re-queued meanwhile is left alone. The time of day is a pure function.
+ * re-queued meanwhile is left alone. With KEEP_WATCHED_VIDEOS_DAYS, an old video a gateway served
+ * within that many days (last_accessed_at) is kept. The time of day is a pure function.
  */
 import type { Logger } from '../log.ts';
 import type { VideoJob } from '../jobs/model.ts';
@@ -23,8 +24,16 @@ export function msUntilHour(now: Date, hour: number): number {
 
 export interface RetentionReport {
   videos: { wp_post_id: number; title: string; created_at: string; bytes: number }[];
+  /** Old videos kept because they are still watched. */
+  kept: { wp_post_id: number; title: string; created_at: string; last_accessed_at: string }[];
   bytesFreed: number;
   dryRun: boolean;
+}
+
+/** Whether `video` was served within `days` before `now` (0 days: the setting is off). Pure. */
+export function stillWatched(video: Pick<VideoJob, 'last_accessed_at'>, days: number, now: number): boolean {
+  if (days <= 0 || video.last_accessed_at === null) return false;
+  return now - Date.parse(video.last_accessed_at) < days * DAY_MS;
 }
 
 /** Completed videos created before `now − days`, oldest first. */
@@ -38,10 +47,23 @@ export async function oldVideos(store: Pick<JobStore, 'list'>, days: number, now
   }
 }
 
-export async function deleteOldVideos(opts: { store: Pick<JobStore, 'list' | 'transition'>; volume: VolumePaths; days: number; now: number; log: Logger; dryRun?: boolean }): Promise<RetentionReport> {
-  const report: RetentionReport = { videos: [], bytesFreed: 0, dryRun: opts.dryRun === true };
+/** `keepWatchedDays`: KEEP_WATCHED_VIDEOS_DAYS (0 or absent: by age alone). */
+export async function deleteOldVideos(opts: {
+  store: Pick<JobStore, 'list' | 'transition'>;
+  volume: VolumePaths;
+  days: number;
+  keepWatchedDays?: number;
+  now: number;
+  log: Logger;
+  dryRun?: boolean;
+}): Promise<RetentionReport> {
+  const report: RetentionReport = { videos: [], kept: [], bytesFreed: 0, dryRun: opts.dryRun === true };
   if (opts.days <= 0) return report;
   for (const video of await oldVideos(opts.store, opts.days, opts.now)) {
+    if (stillWatched(video, opts.keepWatchedDays ?? 0, opts.now)) {
+      report.kept.push({ wp_post_id: video.wp_post_id, title: video.title, created_at: video.created_at, last_accessed_at: video.last_accessed_at! });
+      continue;
+    }
     let bytes = 0;
     if (!opts.dryRun) {
       try {
@@ -57,6 +79,8 @@ export async function deleteOldVideos(opts: { store: Pick<JobStore, 'list' | 'tr
     report.videos.push({ wp_post_id: video.wp_post_id, title: video.title, created_at: video.created_at, bytes });
     report.bytesFreed += bytes;
   }
-  if (!opts.dryRun && report.videos.length) opts.log.info({ videos: report.videos.length, bytesFreed: report.bytesFreed, days: opts.days }, 'old-video cleanup done');
+  if (!opts.dryRun && (report.videos.length || report.kept.length)) {
+    opts.log.info({ videos: report.videos.length, keptWatched: report.kept.length, bytesFreed: report.bytesFreed, days: opts.days }, 'old-video cleanup done');
+  }
   return report;
 }

@@ -38,6 +38,11 @@ export interface HlsFilesOptions {
   allowedReferers?: readonly string[];
   /** Memory for playlists, posters and manifests, in bytes; 0 reads them on every request. Defaults to 32 MiB. */
   cacheBytes?: number;
+  /**
+   * Told the video id whenever one of its playlists (the master, or a rendition's) is answered
+   * from a file that exists (200, 206 or 304): the last-access record (access-recorder.ts).
+   */
+  onPlaylistServed?: (videoId: number) => void;
 }
 
 const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
@@ -49,6 +54,7 @@ const ROUTE_PREFIX = `${HLS_ROUTE}/`;
 /** `options` may be HLS_PATH alone (no hotlink protection, default cache). */
 export function hlsFiles(options: HlsFilesOptions | string): Middleware {
   const { root, allowedReferers, cacheBytes } = checkOptions(typeof options === 'string' ? { root: options } : options);
+  const onPlaylistServed = typeof options === 'string' ? undefined : options.onPlaylistServed;
   const lookup = createFileLookup(root);
   const cache = createSmallFileCache(cacheBytes);
   const sendFromMemory = createMemoryResponder();
@@ -56,6 +62,8 @@ export function hlsFiles(options: HlsFilesOptions | string): Middleware {
   async function serveFile(ctx: Context, relative: string, kind: FileKind): Promise<void> {
     const found = await lookup(relative);
     if (!found) return notFound(ctx);
+    const watched = onPlaylistServed && playlistOf(relative);
+    if (watched) onPlaylistServed(watched);
     // Only conditional requests need the validators before the body is chosen (ctx.fresh reads
     // them back from the response).
     if (ctx.get('If-None-Match') || ctx.get('If-Modified-Since')) {
@@ -93,6 +101,16 @@ export function hlsFiles(options: HlsFilesOptions | string): Middleware {
     if (!file) return notFound(ctx);
     await serveFile(ctx, file.relative, HLS_FILE_TYPES[file.extension]);
   };
+}
+
+/**
+ * The video whose playlist `relative` is ({id}/master.m3u8, {id}/{rendition}/playlist.m3u8), or
+ * null. Segments do not count: a playlist starts every play, and they are the hot path.
+ */
+function playlistOf(relative: string): number | null {
+  const match = /^(\d+)\/(?:[^/]+\/)?[^/]+\.m3u8$/.exec(relative);
+  const id = match ? Number(match[1]) : NaN;
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
 }
 
 function checkOptions(o: HlsFilesOptions): { root: string; allowedReferers: ReadonlySet<string>; cacheBytes: number } {

@@ -14,7 +14,7 @@ const common = { 401: error('Missing or wrong API key'), 429: error('Rate limit 
 const urls = {
   type: 'object',
   nullable: true,
-  description: 'Set once the video is completed',
+  description: 'The package served now: set once the video is completed, and kept while it is compressed again (pending, processing) and after a failed re-compression; null once its files are removed',
   properties: Object.fromEntries(['master_playlist_url', 'poster_url', 'hls_high_url', 'hls_medium_url', 'hls_low_url'].map((k) => [k, { type: 'string', format: 'uri', nullable: true }])),
 };
 
@@ -56,6 +56,7 @@ export const OPENAPI = {
           failed_at_step: ref('Step'),
           failed_at: { type: 'string', format: 'date-time', nullable: true },
           retry_count: { type: 'integer' },
+          last_accessed_at: { type: 'string', format: 'date-time', nullable: true, description: 'When a gateway last served one of its playlists (written in batches, precise to about an hour; behind a CDN only the requests that reach the gateway)' },
         },
       },
       Queued: {

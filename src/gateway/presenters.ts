@@ -28,8 +28,15 @@ function isoOrNull(ms: number): string | null {
   return Number.isFinite(date.getTime()) ? date.toISOString() : null;
 }
 
+/**
+ * The playback URLs of the package the gateway serves now, or null when there is none. The
+ * document keeps them for exactly that long: a re-compression (pending, processing) and a failed
+ * one leave the published package, and its URLs, in place until a new package replaces both; only
+ * removing the files (a delete with its files, the old-video cleanup) clears them. So they are
+ * shown whatever the status, as GET /api/jobs shows master_playlist_url.
+ */
 export function urlsOf(video: VideoJob) {
-  if (video.compression_status !== 'completed' || !video.master_playlist_url) return null;
+  if (!video.master_playlist_url) return null;
   return {
     master_playlist_url: video.master_playlist_url,
     poster_url: video.poster_url,
@@ -60,6 +67,8 @@ export function postStatus(video: VideoJob, now: number, extra: { position: numb
     failed_at_step: video.failed_at_step,
     failed_at: video.failed_at,
     retry_count: video.retry_count,
+    // An addition to the plan's shape: when a gateway last served the video's playlists.
+    last_accessed_at: video.last_accessed_at,
   };
 }
 

@@ -48,6 +48,8 @@ const TOTAL_CAP = 5000;
 const SCAN_PAGE = 1000;
 /** Read-check-write rounds a transition makes before a lost compare-and-set becomes VCS_ERR_CONFLICT. */
 const CAS_ROUNDS = 5;
+/** Ids per `equal` query: Appwrite takes at most 100 values in one (APP_LIMIT_ARRAY_PARAMS_SIZE). */
+const IDS_PER_QUERY = 100;
 
 const isKind = (err: unknown, kind: FailureKind) => classify(err) === kind;
 
@@ -263,6 +265,27 @@ export function createAppwriteStore(options: AppwriteStoreOptions): JobStore {
         } catch (err) {
           if (!isKind(err, 'conflict')) throw err;
           if (round >= CAS_ROUNDS) throw vcsError('VCS_ERR_CONFLICT', `video ${wpPostId} kept changing while it was updated`, err);
+        }
+      }
+    },
+
+    /**
+     * One read per hundred videos, then one PATCH of last_accessed_at for each row whose value is
+     * older: no compare-and-set, since two gateways racing can at worst leave the earlier of two
+     * close accesses, and the next flush moves it on.
+     */
+    async recordAccess(accessed) {
+      const ids = [...accessed.keys()];
+      for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+        const chunk = ids.slice(i, i + IDS_PER_QUERY);
+        const { rows } = await listRows('read last accesses', [Query.equal('wp_post_id', chunk), Query.select(['$id', 'wp_post_id', 'last_accessed_at']), Query.limit(chunk.length)]);
+        for (const row of rows) {
+          const at = new Date(accessed.get(Number(row.wp_post_id))!).toISOString();
+          if (typeof row.last_accessed_at === 'string' && Date.parse(row.last_accessed_at) >= Date.parse(at)) continue;
+          await call(`record the last access of video ${String(row.wp_post_id)}`, (a) => a.updateRow(tableId, row.$id, { last_accessed_at: at }), ['not-found']).catch((err) =>
+            // Deleted since the read: nothing to record.
+            isKind(err, 'not-found') ? undefined : Promise.reject(err),
+          );
         }
       }
     },

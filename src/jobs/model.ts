@@ -44,6 +44,12 @@ export interface VideoJob {
   duration_seconds: number | null;
   /** The current attempt's run (local run or Kubernetes Job) name, `vcs-<id>-<attempt>`. */
   job_name: string | null;
+  /**
+   * When a gateway last answered a request for one of the video's playlists (ISO 8601, precise to
+   * about an hour); added by this service. Written in batches by the gateway (src/gateway/access-recorder.ts) through
+   * JobStore.recordAccess only, never by a patch.
+   */
+  last_accessed_at: string | null;
 }
 
 /** What a publisher (or `vcs enqueue`, or POST /api/jobs) provides; everything else has defaults. */
@@ -57,8 +63,8 @@ export interface NewVideo {
 /** Fields that only a status transition may change. */
 export type StatusFields = 'compression_status';
 
-/** A change to a video's fields other than its status and identity. */
-export type VideoPatch = Partial<Omit<VideoJob, 'wp_post_id' | 'created_at' | 'updated_at' | StatusFields>>;
+/** A change to a video's fields other than its status, its identity and its last access. */
+export type VideoPatch = Partial<Omit<VideoJob, 'wp_post_id' | 'created_at' | 'updated_at' | 'last_accessed_at' | StatusFields>>;
 
 /** A video as it is first stored: pending, queued, nothing else known yet. Every store creates this. */
 export function newVideoJob(video: NewVideo, at: string): VideoJob {
@@ -88,11 +94,12 @@ export function newVideoJob(video: NewVideo, at: string): VideoJob {
     total_size: null,
     duration_seconds: null,
     job_name: null,
+    last_accessed_at: null,
   };
 }
 
-/** Fields no patch may set: the identity, the timestamps the store keeps, and the status (transition() only). */
-const NOT_PATCHABLE = new Set<string>(['wp_post_id', 'created_at', 'updated_at', 'compression_status']);
+/** Fields no patch may set: the identity, the timestamps the store keeps (recordAccess() for the last access), and the status (transition() only). */
+const NOT_PATCHABLE = new Set<string>(['wp_post_id', 'created_at', 'updated_at', 'last_accessed_at', 'compression_status']);
 
 /** Every field of a video; newVideoJob builds a complete one, so this list cannot miss a field. */
 const FIELDS = new Set(Object.keys(newVideoJob({ wp_post_id: 1, title: '', original_video_url: '' }, '')));

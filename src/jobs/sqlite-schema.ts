@@ -40,6 +40,7 @@ export const COLUMN_KINDS: Record<keyof VideoJob, ColumnKind> = {
   total_size: 'integer',
   duration_seconds: 'real',
   job_name: 'text',
+  last_accessed_at: 'text',
 };
 
 export const COLUMNS = Object.keys(COLUMN_KINDS) as (keyof VideoJob)[];
@@ -85,6 +86,8 @@ export const MIGRATIONS: readonly string[] = [
    -- listRetryable: failed videos, oldest failure first.
    CREATE INDEX jobs_retry ON jobs (compression_status, failed_at, seq);
    CREATE TABLE control (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // When a gateway last served the video's playlists (JobStore.recordAccess).
+  `ALTER TABLE jobs ADD COLUMN last_accessed_at TEXT;`,
 ];
 
 /**

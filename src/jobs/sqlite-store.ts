@@ -116,6 +116,8 @@ function prepareStatements(db: Database.Database) {
          (SELECT COUNT(*) FROM jobs WHERE created_at >= ?) AS created,
          (SELECT COALESCE(SUM(total_size), 0) FROM jobs WHERE compression_status = 'completed') AS size`,
     ),
+    // ISO times of one form (toISOString) compare as text; a later value already there stays.
+    recordAccess: db.prepare('UPDATE jobs SET last_accessed_at = @at WHERE wp_post_id = @id AND (last_accessed_at IS NULL OR last_accessed_at < @at)'),
     paused: db.prepare(`SELECT value FROM control WHERE key = 'paused'`),
     setPaused: db.prepare(`INSERT INTO control (key, value) VALUES ('paused', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
   };
@@ -248,6 +250,14 @@ export function createSqliteStore({ file, now }: { file: string; now: () => numb
           const next: VideoJob = { ...applyPatch(job, patch), updated_at: timestamp() };
           sql.write.run(encode(next));
           return next;
+        }).immediate();
+      }),
+
+    recordAccess: (accessed) =>
+      use((sql, db) => {
+        // One transaction for the whole batch: one commit, however many videos were watched.
+        db.transaction(() => {
+          for (const [id, at] of accessed) sql.recordAccess.run({ id, at: new Date(at).toISOString() });
         }).immediate();
       }),
 

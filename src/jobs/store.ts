@@ -69,6 +69,14 @@ export interface JobStore {
    */
   update(wpPostId: number, patch: VideoPatch, expect?: Status[]): Promise<VideoJob>;
 
+  /**
+   * Moves each video's last_accessed_at forward to the ISO time given for it, never back (a value
+   * already later stays): several gateways flush independently, and the latest access wins.
+   * Unknown ids are skipped. Not a change of the video: the embedded store leaves updated_at as it
+   * is (Appwrite stamps `$updatedAt` on every write).
+   */
+  recordAccess(accessed: ReadonlyMap<number, string>): Promise<void>;
+
   /** The worker's paused flag, kept in the store so a separate gateway process can set it. */
   isPaused(): Promise<boolean>;
   setPaused(paused: boolean): Promise<void>;

@@ -31,6 +31,7 @@ const OPERATIONS = {
   summary: true,
   transition: true,
   update: true,
+  recordAccess: true,
   isPaused: true,
   setPaused: true,
 } as const satisfies Record<StoreOperation, true>;

@@ -22,8 +22,10 @@ export async function runCleanup(kind: CleanupKind, settings: Settings, store: J
     }
     case 'old': {
       if (settings.DELETE_OLD_VIDEOS_AFTER <= 0) return { cleanup: 'old', dry_run: dryRun, videos: [], bytes_freed: 0, note: 'DELETE_OLD_VIDEOS_AFTER is 0: old videos are kept' };
-      const report = await deleteOldVideos({ store, volume: volumeOf(settings), days: settings.DELETE_OLD_VIDEOS_AFTER, now, log, dryRun });
-      return { cleanup: 'old', dry_run: dryRun, older_than_days: settings.DELETE_OLD_VIDEOS_AFTER, videos: report.videos, bytes_freed: report.bytesFreed };
+      const keepWatchedDays = settings.KEEP_WATCHED_VIDEOS_DAYS;
+      const report = await deleteOldVideos({ store, volume: volumeOf(settings), days: settings.DELETE_OLD_VIDEOS_AFTER, keepWatchedDays, now, log, dryRun });
+      const kept = keepWatchedDays > 0 ? { keep_watched_days: keepWatchedDays, kept_watched: report.kept } : {};
+      return { cleanup: 'old', dry_run: dryRun, older_than_days: settings.DELETE_OLD_VIDEOS_AFTER, ...kept, videos: report.videos, bytes_freed: report.bytesFreed };
     }
     case 'stuck': {
       // The controller fails a run past PROCESSING_TIMEOUT at its next pass (reconcile.ts): name

@@ -10,7 +10,7 @@ import { superviseWorkers } from '../gateway/workers.ts';
 import type { Listening } from '../http/listen.ts';
 import { clusterMetricsHandler, shareWithPrimary } from '../metrics/cluster.ts';
 import type { Logger } from '../log.ts';
-import { checkReadFolders, healthOf, instrumented, listenInternal, listenPublic, openStore, publicApp, warnUnusedSettings } from './wiring.ts';
+import { accessRecorder, checkReadFolders, healthOf, instrumented, listenInternal, listenPublic, openStore, publicApp, warnUnusedSettings } from './wiring.ts';
 
 export interface RunningGateway {
   publicServer: Listening;
@@ -37,7 +37,8 @@ export async function startGateway(settings: Settings, env: Env, log: Logger, op
           return { healthy: ready.ready, reasons: ready.reasons };
         },
       });
-  const publicServer = await listenPublic(settings, publicApp(settings, { store, log, health, metrics })).catch((err: Error) => {
+  const access = accessRecorder(store, log);
+  const publicServer = await listenPublic(settings, publicApp(settings, { store, log, health, metrics, access })).catch((err: Error) => {
     internalServer?.close();
     throw err;
   });
@@ -48,6 +49,7 @@ export async function startGateway(settings: Settings, env: Env, log: Logger, op
     async close() {
       publicServer.close();
       internalServer?.close();
+      await access.close();
       await store.close();
     },
   };

@@ -24,6 +24,7 @@ import type { JobStore } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
 import { runsDir, workRoot } from '../volume/layout.ts';
 import {
+  accessRecorder,
   controllerParts,
   ensureFolders,
   healthOf,
@@ -103,7 +104,8 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     health: async () => ({ healthy: controller.status().status !== 'stopped', worker: controller.status() }),
     controller: { receiveProgress: progress.receive, poke: controller.poke },
   });
-  const app = publicApp(settings, { store, log, health, metrics, worker: workerPort(controller, runner, progress.eta) });
+  const access = accessRecorder(store, log);
+  const app = publicApp(settings, { store, log, health, metrics, access, worker: workerPort(controller, runner, progress.eta) });
   const publicServer = await listenPublic(settings, app).catch((err: Error) => {
     internalServer.close();
     throw err;
@@ -124,6 +126,7 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
       stopCleanup();
       await controller.stop();
       publicServer.close();
+      await access.close();
       await runner.close();
       internalServer.close();
       await store.close();

@@ -20,6 +20,7 @@ import type { NotifyEvent } from '../controller/notify-format.ts';
 import { podJobSpec } from '../controller/job-manifest.ts';
 import { createProgressReceiver, type ProgressReceiver, type ProgressTokens } from '../controller/progress.ts';
 import type { Runner } from '../controller/runner.ts';
+import { createAccessRecorder, type AccessRecorder } from '../gateway/access-recorder.ts';
 import { journalAdminLog } from '../gateway/admin/activity.ts';
 import { createLiveFeed } from '../gateway/admin/live.ts';
 import { adminSessionAuth, type AdminDeps } from '../gateway/admin/routes.ts';
@@ -215,8 +216,18 @@ export function listenInternal(settings: Settings, deps: InternalAppDeps): Promi
   return listen(createInternalApp(deps), settings.INTERNAL_PORT, settings.INTERNAL_BIND_ADDRESS, 'INTERNAL_PORT/INTERNAL_BIND_ADDRESS');
 }
 
+/** Noted accesses are written about once a minute (and at shutdown): a crash loses at most that. */
+const ACCESS_FLUSH_MS = 60_000;
+/** A video's last access is precise to an hour: plenty for a cleanup counted in days (access-recorder.ts). */
+const ACCESS_RESOLUTION_MS = 3_600_000;
+
+/** The last-access record of a process that serves the HLS files; closed (flushed) by its root before the store. */
+export function accessRecorder(store: JobStore, log: Logger): AccessRecorder {
+  return createAccessRecorder({ store, now: Date.now, log: log.child({ part: 'access' }), flushEveryMs: ACCESS_FLUSH_MS, resolutionMs: ACCESS_RESOLUTION_MS });
+}
+
 /** The public app (API, health, HLS files) from the settings; `worker` when a controller runs in this process. */
-export function publicApp(settings: Settings, deps: { store: JobStore; log: Logger; health: HealthReporter; metrics: Metrics; worker?: WorkerPort }): Koa {
+export function publicApp(settings: Settings, deps: { store: JobStore; log: Logger; health: HealthReporter; metrics: Metrics; access: AccessRecorder; worker?: WorkerPort }): Koa {
   const log = deps.log.child({ part: 'http' });
   const keyring = createKeyring(settings.API_KEY, settings.API_KEY_HASHES);
   if (keyring.size === 0) log.warn('no API key configured (API_KEY or API_KEY_HASHES): calls that need one are refused');
@@ -227,7 +238,7 @@ export function publicApp(settings: Settings, deps: { store: JobStore; log: Logg
     log,
     proxy: { trust: settings.TRUST_PROXY, hops: settings.TRUSTED_PROXY_HOPS },
     health: deps.health,
-    hls: hlsFiles({ root: settings.HLS_PATH, allowedReferers: settings.ALLOWED_REFERERS }),
+    hls: hlsFiles({ root: settings.HLS_PATH, allowedReferers: settings.ALLOWED_REFERERS, onPlaylistServed: deps.access.record }),
     limits: {
       hlsPerMinute: settings.HLS_RATE_LIMIT,
       apiMax: settings.RATE_LIMIT_MAX_REQUESTS,
@@ -354,7 +365,7 @@ export function scheduleCleanup(settings: Settings, runner: Runner, store: JobSt
   let daily: NodeJS.Timeout | undefined;
   const nextDaily = () => {
     daily = setTimeout(() => {
-      void deleteOldVideos({ store, volume: volumeOf(settings), days: settings.DELETE_OLD_VIDEOS_AFTER, now: Date.now(), log })
+      void deleteOldVideos({ store, volume: volumeOf(settings), days: settings.DELETE_OLD_VIDEOS_AFTER, keepWatchedDays: settings.KEEP_WATCHED_VIDEOS_DAYS, now: Date.now(), log })
         .catch((err: Error) => log.warn({ err: err.message }, 'old-video cleanup failed; it runs again tomorrow'))
         .finally(nextDaily);
     }, msUntilHour(new Date(), settings.CLEANUP_HOUR));

@@ -76,10 +76,37 @@ test('completed videos older than the setting lose their files and are marked de
   }
 });
 
+test('KEEP_WATCHED_VIDEOS_DAYS: an old video served within the days is kept, one served before them or never is deleted', async () => {
+  const w = await world();
+  try {
+    for (const id of [1, 2, 3]) await w.completed(id, 120);
+    const now = Date.now();
+    await w.store.recordAccess(new Map([[1, new Date(now - 2 * DAY).toISOString()], [2, new Date(now - 40 * DAY).toISOString()]]));
+    const report = await deleteOldVideos({ store: w.store, volume: w.volume, days: 90, keepWatchedDays: 30, now, log });
+    assert.equal(report.kept.map((v) => [v.wp_post_id, v.last_accessed_at]), [[1, new Date(now - 2 * DAY).toISOString()]]);
+    assert.equal(report.videos.map((v) => v.wp_post_id), [2, 3]);
+    assert.is((await w.store.get(1))!.compression_status, 'completed');
+    assert.ok(await exists(path.join(w.volume.hlsPath, '1', 'master.m3u8')), 'still served');
+    for (const id of [2, 3]) assert.is((await w.store.get(id))!.compression_status, 'deleted');
+    const off = await deleteOldVideos({ store: w.store, volume: w.volume, days: 90, keepWatchedDays: 0, now, log, dryRun: true });
+    assert.equal([off.kept, off.videos.map((v) => v.wp_post_id)], [[], [1]], '0: by age alone');
+    // Unwatched since: kept while the last access is under 30 days old, deleted once it is not.
+    const nearly = await deleteOldVideos({ store: w.store, volume: w.volume, days: 90, keepWatchedDays: 30, now: now + 27 * DAY, log });
+    assert.equal([nearly.kept.length, nearly.videos.length], [1, 0], '29 days since the last access');
+    const expired = await deleteOldVideos({ store: w.store, volume: w.volume, days: 90, keepWatchedDays: 30, now: now + 28 * DAY, log });
+    assert.equal([expired.kept, expired.videos.map((v) => v.wp_post_id)], [[], [1]], '30 days since the last access');
+    assert.is((await w.store.get(1))!.compression_status, 'deleted');
+  } finally {
+    await w.close();
+  }
+});
+
 test('vcs cleanup old|temp|stuck, with and without --dry-run, prints what it did', async () => {
   const w = await world();
   try {
     await w.completed(7, 40);
+    await w.completed(6, 40);
+    await w.store.recordAccess(new Map([[6, new Date(Date.now() - DAY).toISOString()]]));
     w.clock.now = Date.now() - 5 * 3600_000;
     await w.store.create({ wp_post_id: 8, title: 'Hung', original_video_url: 'https://example.com/8.mp4' });
     await w.store.transition(8, 'processing', { job_name: 'vcs-8-1', started_at: new Date(w.clock.now).toISOString() });
@@ -89,7 +116,7 @@ test('vcs cleanup old|temp|stuck, with and without --dry-run, prints what it did
     await utimes(path.join(w.volume.tempPath, 'work', 'vcs-9-1', 'source.mp4'), old, old);
     await utimes(path.join(w.volume.tempPath, 'work', 'vcs-9-1'), old, old);
     await w.store.close();
-    const env = { STORAGE_PATH: w.storage, DELETE_OLD_VIDEOS_AFTER: '30', PROCESSING_TIMEOUT: String(2 * 3600_000) };
+    const env = { STORAGE_PATH: w.storage, DELETE_OLD_VIDEOS_AFTER: '30', KEEP_WATCHED_VIDEOS_DAYS: '7', PROCESSING_TIMEOUT: String(2 * 3600_000) };
     const run = async (...args: string[]) => {
       const r = await runVcs(['cleanup', ...args], env);
       assert.is(r.code, 0, r.stderr);
@@ -97,6 +124,7 @@ test('vcs cleanup old|temp|stuck, with and without --dry-run, prints what it did
     };
     const dryOld = await run('old', '--dry-run');
     assert.equal([dryOld.dry_run, dryOld.videos.map((v: { wp_post_id: number }) => v.wp_post_id)], [true, [7]]);
+    assert.equal([dryOld.keep_watched_days, dryOld.kept_watched.map((v: { wp_post_id: number }) => v.wp_post_id)], [7, [6]], 'watched yesterday: kept');
     assert.ok(await exists(path.join(w.volume.hlsPath, '7')));
     const realOld = await run('old');
     assert.equal([realOld.videos.length, realOld.bytes_freed], [1, 1024]);

@@ -99,6 +99,13 @@ test('GET /api/post/:id: 400 for bad ids, 404 unknown, the plan shape for pendin
     hls_low_url: null,
   });
   assert.equal([done.total_size, done.duration_seconds, done.status], [1234, 12.5, 'completed']);
+  // Compressed again through the API: the package published before is served until a new one
+  // replaces it, so a publisher keeps its player (issue 16).
+  assert.is((await gw.request('POST', '/api/compress/6', K)).status, 202);
+  const again = (await gw.request('GET', '/api/post/6')).json;
+  assert.equal([again.status, again.urls], ['pending', done.urls]);
+  await gw.request('DELETE', '/api/post/6', K);
+  assert.is((await gw.request('GET', '/api/post/6')).json.urls, null, 'deleted with its files: nothing served, no URLs');
 });
 
 test('auth: writes need the key (missing/wrong → 401, WWW-Authenticate); reads are public; rotated keys work; never logged', async () => {

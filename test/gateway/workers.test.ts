@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { workerCount } from '../../src/gateway/workers.ts';
-import { freePort, waitFor } from '../support/service.ts';
+import { freePort, openStoreFile, waitFor } from '../support/service.ts';
 import { VCS } from '../support/vcs.ts';
 
 test('GATEWAY_WORKERS: 0 means one per CPU', () => {
@@ -15,12 +16,18 @@ test('GATEWAY_WORKERS: 0 means one per CPU', () => {
 
 const KEY = 'w'.repeat(64);
 
-test('vcs gateway with 2 workers serves on one port, adds up their metrics, replaces a worker that dies, and stops cleanly on SIGTERM', async () => {
+/** A GET on a connection of its own: node:cluster hands each new connection to the next worker. */
+const getOnNewConnection = (url: string) =>
+  new Promise<number>((resolve, reject) => http.get(url, { agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
+
+test('vcs gateway with 2 workers serves on one port, adds up their metrics, replaces a worker that dies, records last accesses in every worker, and stops cleanly on SIGTERM', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-workers-'));
   const port = await freePort();
   const internal = await freePort();
-  await mkdir(path.join(dir, 'hls', '1'), { recursive: true });
-  await writeFile(path.join(dir, 'hls', '1', 'master.m3u8'), '#EXTM3U\n');
+  for (const id of [1, 2, 3]) {
+    await mkdir(path.join(dir, 'hls', String(id)), { recursive: true });
+    await writeFile(path.join(dir, 'hls', String(id), 'master.m3u8'), '#EXTM3U\n');
+  }
   const child = spawn(VCS[0], [...VCS.slice(1), 'gateway'], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), INTERNAL_PORT: String(internal), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0', API_KEY: KEY },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,6 +57,21 @@ test('vcs gateway with 2 workers serves on one port, adds up their metrics, repl
     await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 3, 20_000, 'a replacement worker');
     for (let i = 0; i < 10; i++) assert.is((await fetch(`http://127.0.0.1:${port}/storage/hls/1/master.m3u8`)).status, 200);
     assert.is((await fetch(`http://127.0.0.1:${internal}/healthz`)).status, 200, 'the internal port too');
+    // Players of three videos, each on a connection of its own, so both workers serve some.
+    const watchedFrom = Date.now();
+    for (const id of [1, 2, 3]) assert.is(await getOnNewConnection(`http://127.0.0.1:${port}/storage/hls/${id}/master.m3u8`), 200);
+    child.kill('SIGTERM');
+    assert.is(await exited, 0);
+    // Each worker wrote its notes when it stopped (the minute's flush had not come yet).
+    const store = await openStoreFile(path.join(dir, 'vcs.sqlite'));
+    try {
+      for (const id of [1, 2, 3]) {
+        const at = (await store.get(id))!.last_accessed_at;
+        assert.ok(at !== null && Date.parse(at) >= watchedFrom - 1000, `video ${id}: ${at}`);
+      }
+    } finally {
+      await store.close();
+    }
   } finally {
     child.kill('SIGTERM');
     assert.is(await exited, 0);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,25 @@ test('data survives closing and reopening', async ({ file }) => {
   assert.equal(await again.get(5), moved);
   assert.is(await again.isPaused(), true);
   await again.close();
+});
+
+test('a file of the first schema version is migrated: its videos keep their fields and gain last_accessed_at (null)', async ({ file }) => {
+  await mkdir(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.exec(MIGRATIONS[0]!);
+  db.pragma('user_version = 1');
+  db.prepare(
+    `INSERT INTO jobs (wp_post_id, seq, title, original_video_url, compression_status, compression_progress, priority, retry_count, created_at, updated_at, master_playlist_url)
+     VALUES (3, 1, 'Three', 'https://wp.example/3.mp4', 'completed', 100, 'normal', 0, '2030-01-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z', 'https://cdn.example/storage/hls/3/master.m3u8')`,
+  ).run();
+  db.close();
+  const store = await open(file);
+  const video = (await store.get(3))!;
+  assert.equal([video.compression_status, video.master_playlist_url, video.last_accessed_at], ['completed', 'https://cdn.example/storage/hls/3/master.m3u8', null]);
+  await store.recordAccess(new Map([[3, '2030-02-01T00:00:00.000Z']]));
+  assert.is((await store.get(3))!.last_accessed_at, '2030-02-01T00:00:00.000Z');
+  await store.close();
+  inspect(file, (d) => assert.is(d.pragma('user_version', { simple: true }), MIGRATIONS.length));
 });
 
 test('a file with a newer schema than this service knows is refused', async ({ file }) => {

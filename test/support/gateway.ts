@@ -17,7 +17,8 @@ import type { WorkerPort } from '../../src/gateway/ports.ts';
 import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { publicApp } from '../../src/roots/wiring.ts';
+import type { AccessRecorder } from '../../src/gateway/access-recorder.ts';
+import { accessRecorder, publicApp } from '../../src/roots/wiring.ts';
 
 export interface GatewayUnderTest {
   url: string;
@@ -26,6 +27,8 @@ export interface GatewayUnderTest {
   hlsPath: string;
   tempPath: string;
   logs: Record<string, unknown>[];
+  /** The last-access record, as the roots build it (flush() writes its notes now). */
+  access: AccessRecorder;
   request(method: string, route: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; headers: Headers; json: any; text: string }>;
   close(): Promise<void>;
 }
@@ -61,7 +64,8 @@ export async function startGateway(env: Env = {}, worker?: WorkerPort): Promise<
   await store.init();
   const health = createHealth({ store, storeKind: 'sqlite', hlsPath: settings.HLS_PATH, ffmpegPath: settings.FFMPEG_PATH, version: 'test', startedAt: Date.now(), pingEveryMs: 0 });
   const metrics = createMetrics({ videos: async () => ({ counts: await store.countByStatus(), paused: await store.isPaused() }), defaultMetrics: false });
-  const app = publicApp(settings, { store, log, health, metrics, worker });
+  const access = accessRecorder(store, log);
+  const app = publicApp(settings, { store, log, health, metrics, access, worker });
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -72,6 +76,7 @@ export async function startGateway(env: Env = {}, worker?: WorkerPort): Promise<
     hlsPath: settings.HLS_PATH,
     tempPath: settings.TEMP_PATH,
     logs,
+    access,
     async request(method, route, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.key) headers.authorization = `Bearer ${opts.key}`;
@@ -93,6 +98,7 @@ export async function startGateway(env: Env = {}, worker?: WorkerPort): Promise<
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      await access.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },

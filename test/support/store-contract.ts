@@ -82,6 +82,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
       total_size: null,
       duration_seconds: null,
       job_name: null,
+      last_accessed_at: null,
     };
     assert.equal(created, expected);
     assert.equal(await store.get(7), expected);
@@ -357,6 +358,31 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
 
   test('update of an unknown video throws VCS_ERR_NOT_FOUND', async ({ store }) => {
     await rejectsWith(store.update(404, { compression_progress: 1 }), 'VCS_ERR_NOT_FOUND');
+  });
+
+  test('recordAccess moves last_accessed_at forward only, skips unknown ids, and changes nothing else', async ({ store, clock }) => {
+    await store.create(video(1));
+    await store.create(video(2));
+    await store.transition(2, 'processing', { job_name: 'vcs-2-1' });
+    const before = await store.get(2);
+    const t = (minutes: number) => iso(clock.now + minutes * 60_000);
+    await store.recordAccess(new Map([[1, t(5)], [2, t(3)], [404, t(5)]]));
+    assert.is((await store.get(1))!.last_accessed_at, t(5));
+    const two = (await store.get(2))!;
+    assert.equal({ ...two, updated_at: before!.updated_at }, { ...before!, last_accessed_at: t(3) }, 'only the last access changed');
+    // Another gateway flushing an older access later does not move it back.
+    await store.recordAccess(new Map([[1, t(4)], [2, t(9)]]));
+    assert.equal([(await store.get(1))!.last_accessed_at, (await store.get(2))!.last_accessed_at], [t(5), t(9)]);
+    await store.recordAccess(new Map());
+    assert.equal(await store.get(404), null, 'nothing created');
+    assert.equal((await store.list({ limit: 10, offset: 0, sort: 'created_at', order: 'asc' })).total, 2);
+  });
+
+  test('last_accessed_at is not a field a patch may set', async ({ store }) => {
+    const created = await store.create(video(1));
+    const sneaky = { last_accessed_at: iso(0) } as unknown as VideoPatch;
+    await rejectsWith(store.update(1, sneaky), 'VCS_ERR_INTERNAL');
+    assert.equal(await store.get(1), created);
   });
 
   test('the paused flag starts false and round-trips', async ({ store }) => {

@@ -139,6 +139,7 @@ export async function showDetails(id: number, after: (message: string) => void =
       ...row('Error', post.error_message),
       ...row('Failed at step', post.failed_at_step),
       ...row('Failed at', post.failed_at),
+      ...row('Last watched', post.last_accessed_at),
     ),
     urls.length
       ? h(

@@ -28,4 +28,5 @@ export interface Post extends VideoBase {
   failed_at_step: string | null;
   failed_at: string | null;
   retry_count: number;
+  last_accessed_at: string | null;
 }

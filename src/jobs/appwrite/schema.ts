@@ -63,6 +63,7 @@ export const JOB_COLUMNS: Record<JobColumn, ColumnSpec> = {
   total_size: { kind: 'integer', required: false, min: 0, max: MAX_INTEGER },
   duration_seconds: { kind: 'float', required: false, min: 0 },
   job_name: { kind: 'string', size: 128, required: false },
+  last_accessed_at: { kind: 'datetime', required: false },
 };
 
 export const JOB_COLUMN_KEYS = Object.keys(JOB_COLUMNS) as JobColumn[];
