@@ -1,4 +1,4 @@
-# The service's image: one image for every role (README "Container image", docs/adr/0019).
+# The service's image: one image for every role (docs/container-image.md, docs/adr/0019).
 #   docker run -p 3000:3000 -v vcs-data:/var/www/video-compression/storage vcs   → vcs serve (CMD)
 #   docker run … vcs gateway   (or controller, or transcode --source … --output …) → that command
 # Build: docker build -t vcs .   (podman/buildah: add --format docker, or HEALTHCHECK is dropped)

@@ -1,5 +1,5 @@
 /**
- * The container image (README "Container image", docs/adr/0019), built for real from the
+ * The container image (docs/container-image.md, docs/adr/0019), built for real from the
  * Dockerfile with podman and run with buildah, with no registry: the base image is made from
  * Debian packages when the local store lacks it (scripts/base-image.sh). One build serves every
  * check. Inside the image, as its own user: `vcs --help`, `vcs transcode` of a generated clip on
@@ -30,7 +30,7 @@ const SOURCE_URL = 'https://example.com/video-compression-service.git';
 /** The image's user (TRANSCODER_RUN_AS_USER's default). */
 const UID = 10001;
 /**
- * The host's CA folder, mounted on /mnt for the build's npm (README "Container image"): HTTPS from
+ * The host's CA folder, mounted on /mnt for the build's npm (docs/container-image.md): HTTPS from
  * a build on the test machines meets a re-signing proxy, as it does behind a corporate one.
  */
 const HOST_CA_DIR = '/etc/ssl/certs';
