@@ -101,7 +101,8 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     health: async () => ({ healthy: controller.status().status !== 'stopped', worker: controller.status() }),
     controller: { receiveProgress: progress.receive, poke: controller.poke },
   });
-  const app = publicApp(settings, { store, log, health, metrics, worker: workerPort(controller, runner, progress.eta) });
+  // Its runs read local files with the embedded store, so its API takes them from this machine's users (`vcs enqueue ./clip.mp4`).
+  const app = publicApp(settings, { store, log, health, metrics, worker: workerPort(controller, runner, progress.eta), localSourcesFromThisMachine: settings.STORE === 'sqlite' });
   const publicServer = await listenPublic(settings, app).catch((err: Error) => {
     internalServer.close();
     throw err;

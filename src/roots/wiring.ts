@@ -197,7 +197,7 @@ export function listenInternal(settings: Settings, deps: InternalAppDeps): Promi
 }
 
 /** The public app (API, health, HLS files) from the settings; `worker` when a controller runs in this process. */
-export function publicApp(settings: Settings, deps: { store: JobStore; log: Logger; health: HealthReporter; metrics: Metrics; worker?: WorkerPort }): Koa {
+export function publicApp(settings: Settings, deps: { store: JobStore; log: Logger; health: HealthReporter; metrics: Metrics; worker?: WorkerPort; localSourcesFromThisMachine?: boolean }): Koa {
   const log = deps.log.child({ part: 'http' });
   const keyring = createKeyring(settings.API_KEY, settings.API_KEY_HASHES);
   if (keyring.size === 0) log.warn('no API key configured (API_KEY or API_KEY_HASHES): calls that need one are refused');
@@ -225,6 +225,7 @@ export function publicApp(settings: Settings, deps: { store: JobStore; log: Logg
       tempPath: settings.TEMP_PATH,
       cleanupTempAfterMs: settings.CLEANUP_TEMP_AFTER,
       allowLocalSources: settings.ALLOW_LOCAL_SOURCES,
+      localSourcesFromThisMachine: deps.localSourcesFromThisMachine,
       requireKey: withAdmin(apiKeyAuth(keyring, log, true)),
       readKey: withAdmin(apiKeyAuth(keyring, log, settings.REQUIRE_AUTH_FOR_READS)),
       storageUsed: async () => (await deps.health.storage()).usedBytes,
