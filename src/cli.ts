@@ -7,6 +7,7 @@ import type { TranscodeCommand } from '../transcoder/main.ts';
 import { ConfigError, loadConfig, printableSettings, readEnvironment, type Env, type Settings } from './config.ts';
 import { JOB_ENV } from './contract.ts';
 import { appendingFile, createLogger, type Logger } from './log.ts';
+import { serviceCommands } from './roots/service-commands.ts';
 
 function settingsOrExit(env: Env): Settings {
   try {
@@ -124,54 +125,7 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
         })
         .demandCommand(1, 'Name a subcommand: generate'),
     )
-    .command(
-      'enqueue',
-      'Add a video to the queue (or queue a finished or failed one again)',
-      (y) =>
-        y
-          .option('id', { type: 'number', demandOption: true, describe: 'wp_post_id, a positive integer' })
-          .option('source', { type: 'string', demandOption: true, describe: 'http(s) URL of the upload, or a local file (embedded store)' })
-          .option('title', { type: 'string', describe: 'title (default: the file name)' })
-          .option('priority', { choices: ['normal', 'high'] as const, default: 'normal' as const, describe: 'high skips the queue' })
-          .check((a) => (Number.isSafeInteger(a.id) && a.id > 0 ? true : '--id must be a positive integer')),
-      async (args) => {
-        const settings = settingsOrExit(env);
-        const { openStore, ensureFolders } = await import('./roots/wiring.ts');
-        const { enqueue, pokeService } = await import('./roots/enqueue.ts');
-        await ensureFolders(settings);
-        const store = await openStore(settings);
-        try {
-          const { video, created, position } = await enqueue(store, settings, { id: args.id, source: args.source, title: args.title, priority: args.priority });
-          const poked = await pokeService(settings);
-          process.stdout.write(
-            `${JSON.stringify({ success: true, message: created ? 'Job queued for processing' : 'Job queued again', wp_post_id: video.wp_post_id, position_in_queue: position, service_notified: poked })}\n`,
-          );
-        } catch (err) {
-          process.stderr.write(`vcs enqueue: ${(err as Error).message}\n`);
-          process.exitCode = 1;
-        } finally {
-          await store.close();
-        }
-      },
-    )
-    .command(
-      'status',
-      'Show one video (by --id) or the queue counts',
-      (y) => y.option('id', { type: 'number', describe: 'wp_post_id' }),
-      async (args) => {
-        const settings = settingsOrExit(env);
-        const { openStore, ensureFolders } = await import('./roots/wiring.ts');
-        await ensureFolders(settings);
-        const store = await openStore(settings);
-        try {
-          const out = args.id ? await store.get(args.id) : await store.countByStatus();
-          if (!out) process.exitCode = 1;
-          process.stdout.write(`${JSON.stringify(out ?? { error: `no video ${args.id}` }, null, 2)}\n`);
-        } finally {
-          await store.close();
-        }
-      },
-    )
+    .command(serviceCommands({ settings: () => settingsOrExit(env), cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }))
     .command('cleanup', 'Run a scheduled cleanup now (prints what it did as JSON)', (y) => {
       const cleanup = (what: 'temp' | 'old' | 'stuck') => async (args: { dryRun: boolean }) => {
         const settings = settingsOrExit(env);
