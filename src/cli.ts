@@ -64,7 +64,8 @@ async function transcodeCommand(cmd: TranscodeCommand, env: Env): Promise<void> 
 }
 
 /** The commands, on a yargs instance made by `yargs` (the package's default export). */
-export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: Env): Argv {
+export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: Env, version = 'unknown'): Argv {
+  let transcodeHelp: Argv | undefined;
   return yargs(argv)
     .scriptName('vcs')
     .usage('$0 <command> [options]\n\nVideo compression service: pending videos in, self-checked HLS packages out.')
@@ -72,13 +73,22 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
       'transcode',
       'Encode one video into an HLS package (from options, or the VCS_* job environment)',
       (y) =>
-        y
+        (transcodeHelp = y)
+          .usage('$0 transcode --source <file or URL> --output <folder> [--id N]\n\nEncode one video into an HLS package. A run started by the service (or a Job) gets its job\nin the environment instead (VCS_JOB_NAME, VCS_SOURCE_URL, …) and takes no options.')
           .option('source', { type: 'string', describe: 'http(s) URL or local file of the upload' })
           .option('output', { type: 'string', describe: 'folder that receives master.m3u8, poster.jpg, high/ …' })
           .option('id', { type: 'number', describe: 'video id (wp_post_id), for logs and the manifest' })
           .option('work-dir', { type: 'string', describe: 'download and staging folder (default: beside --output)' })
-          .option('result', { type: 'string', describe: 'also write the result JSON to this file' }),
-      (args) => transcodeCommand({ source: args.source, output: args.output, id: args.id, workDir: args.workDir, result: args.result }, env),
+          .option('result', { type: 'string', describe: 'also write the result JSON to this file' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace a package already published in --output' }),
+      (args) => {
+        if (args.source === undefined && args.output === undefined && !env[JOB_ENV.jobName]) {
+          transcodeHelp?.showHelp((text) => process.stderr.write(`${text}\n\nvcs transcode: give --source and --output\n`));
+          process.exitCode = 1;
+          return;
+        }
+        return transcodeCommand({ source: args.source, output: args.output, id: args.id, workDir: args.workDir, result: args.result, force: args.force }, env);
+      },
     )
     .command('serve', 'Run the whole service in one process: controller, local runner, API, health, HLS files; metrics on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);
@@ -167,7 +177,7 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(version)
     .wrap(Math.min(110, process.stdout.columns || 110));
 }
 
@@ -176,7 +186,9 @@ export async function main(argv: string[]): Promise<void> {
   // environment: it needs no argument parser (loading yargs alone takes ~150 ms, most of the time
   // from a video being started to its transcoder running), and it reads no .env: its settings are
   // exactly what its runner passed, never what a .env in the service's folder holds (secrets).
-  if (argv.length === 1 && argv[0] === 'transcode') return transcodeCommand({}, readEnvironment({ dotenv: false }));
+  const jobEnv = readEnvironment({ dotenv: false });
+  if (argv.length === 1 && argv[0] === 'transcode' && jobEnv[JOB_ENV.jobName]) return transcodeCommand({}, jobEnv);
   const { default: yargs } = await import('yargs');
-  await buildCli(yargs, argv, readEnvironment()).parseAsync();
+  const { packageVersion } = await import('./roots/package-info.ts');
+  await buildCli(yargs, argv, readEnvironment(), await packageVersion()).parseAsync();
 }

@@ -5,8 +5,7 @@
  * and passing them down (conventions 12). Nothing below this layer reads the settings object whole.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { unusedSettingsGiven, type Env, type Settings } from '../config.ts';
 import { ladderFromSettings } from '../contract.ts';
@@ -43,6 +42,7 @@ import { removeOrphanWork, removePackage, sweepTemp } from '../volume/cleanup.ts
 import type { VolumePaths } from '../volume/layout.ts';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
+import { packageRoot, packageVersion } from './package-info.ts';
 
 /** Whether this is the compiled build (dist/, plain node) or the sources (run through tsx, as the tests do). */
 const COMPILED = path.extname(import.meta.filename) === '.js';
@@ -54,19 +54,6 @@ export const VCS_BIN = path.resolve(import.meta.dirname, '../../bin', `vcs${path
 export function vcsCommand(...args: string[]): { bin: string; args: string[] } {
   // The sources need tsx (a development dependency: only the tests run them), found from here.
   return { bin: process.execPath, args: [...(COMPILED ? [] : ['--import', import.meta.resolve('tsx')]), VCS_BIN, ...args] };
-}
-
-/** The folder of the nearest package.json above these modules (the repository, or the installed package). */
-function packageRoot(): string {
-  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
-  }
-}
-
-export async function packageVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 export const storeFile = (settings: Pick<Settings, 'STORAGE_PATH'>): string => path.join(settings.STORAGE_PATH, 'vcs.sqlite');
