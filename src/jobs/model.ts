@@ -46,7 +46,7 @@ export interface VideoJob {
   job_name: string | null;
 }
 
-/** What a publisher (or `vcs enqueue`, or POST /api/jobs) provides; everything else has defaults. */
+/** What a publisher (or POST /api/jobs, which `vcs enqueue` calls) provides; everything else has defaults. */
 export interface NewVideo {
   wp_post_id: number;
   title: string;
