@@ -7,6 +7,7 @@ import type { TranscodeCommand } from '../transcoder/main.ts';
 import { ConfigError, loadConfig, printableSettings, readEnvironment, type Env, type Settings } from './config.ts';
 import { JOB_ENV } from './contract.ts';
 import { appendingFile, createLogger, type Logger } from './log.ts';
+import { serviceCommands } from './roots/service-commands.ts';
 
 function settingsOrExit(env: Env): Settings {
   try {
@@ -67,7 +68,8 @@ async function transcodeCommand(cmd: TranscodeCommand, env: Env): Promise<void> 
 }
 
 /** The commands, on a yargs instance made by `yargs` (the package's default export). */
-export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: Env): Argv {
+export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: Env, version = 'unknown'): Argv {
+  let transcodeHelp: Argv | undefined;
   return yargs(argv)
     .scriptName('vcs')
     .usage('$0 <command> [options]\n\nVideo compression service: pending videos in, self-checked HLS packages out.')
@@ -75,13 +77,22 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
       'transcode',
       'Encode one video into an HLS package (from options, or the VCS_* job environment)',
       (y) =>
-        y
+        (transcodeHelp = y)
+          .usage('$0 transcode --source <file or URL> --output <folder> [--id N]\n\nEncode one video into an HLS package. A run started by the service (or a Job) gets its job\nin the environment instead (VCS_JOB_NAME, VCS_SOURCE_URL, …) and takes no options.')
           .option('source', { type: 'string', describe: 'http(s) URL or local file of the upload' })
           .option('output', { type: 'string', describe: 'folder that receives master.m3u8, poster.jpg, high/ …' })
           .option('id', { type: 'number', describe: 'video id (wp_post_id), for logs and the manifest' })
           .option('work-dir', { type: 'string', describe: 'download and staging folder (default: beside --output)' })
-          .option('result', { type: 'string', describe: 'also write the result JSON to this file' }),
-      (args) => transcodeCommand({ source: args.source, output: args.output, id: args.id, workDir: args.workDir, result: args.result }, env),
+          .option('result', { type: 'string', describe: 'also write the result JSON to this file' })
+          .option('force', { type: 'boolean', default: false, describe: 'replace a package already published in --output' }),
+      (args) => {
+        if (args.source === undefined && args.output === undefined && !env[JOB_ENV.jobName]) {
+          transcodeHelp?.showHelp((text) => process.stderr.write(`${text}\n\nvcs transcode: give --source and --output\n`));
+          process.exitCode = 1;
+          return;
+        }
+        return transcodeCommand({ source: args.source, output: args.output, id: args.id, workDir: args.workDir, result: args.result, force: args.force }, env);
+      },
     )
     .command('serve', 'Run the whole service in one process: controller, local runner, API, health, HLS files; metrics on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);
@@ -128,54 +139,7 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
         })
         .demandCommand(1, 'Name a subcommand: generate'),
     )
-    .command(
-      'enqueue',
-      'Add a video to the queue (or queue a finished or failed one again)',
-      (y) =>
-        y
-          .option('id', { type: 'number', demandOption: true, describe: 'wp_post_id, a positive integer' })
-          .option('source', { type: 'string', demandOption: true, describe: 'http(s) URL of the upload, or a local file (embedded store)' })
-          .option('title', { type: 'string', describe: 'title (default: the file name)' })
-          .option('priority', { choices: ['normal', 'high'] as const, default: 'normal' as const, describe: 'high skips the queue' })
-          .check((a) => (Number.isSafeInteger(a.id) && a.id > 0 ? true : '--id must be a positive integer')),
-      async (args) => {
-        const settings = settingsOrExit(env);
-        const { openStore, ensureFolders } = await import('./roots/wiring.ts');
-        const { enqueue, pokeService } = await import('./roots/enqueue.ts');
-        await ensureFolders(settings);
-        const store = await openStore(settings);
-        try {
-          const { video, created, position } = await enqueue(store, settings, { id: args.id, source: args.source, title: args.title, priority: args.priority });
-          const poked = await pokeService(settings);
-          process.stdout.write(
-            `${JSON.stringify({ success: true, message: created ? 'Job queued for processing' : 'Job queued again', wp_post_id: video.wp_post_id, position_in_queue: position, service_notified: poked })}\n`,
-          );
-        } catch (err) {
-          process.stderr.write(`vcs enqueue: ${(err as Error).message}\n`);
-          process.exitCode = 1;
-        } finally {
-          await store.close();
-        }
-      },
-    )
-    .command(
-      'status',
-      'Show one video (by --id) or the queue counts',
-      (y) => y.option('id', { type: 'number', describe: 'wp_post_id' }),
-      async (args) => {
-        const settings = settingsOrExit(env);
-        const { openStore, ensureFolders } = await import('./roots/wiring.ts');
-        await ensureFolders(settings);
-        const store = await openStore(settings);
-        try {
-          const out = args.id ? await store.get(args.id) : await store.countByStatus();
-          if (!out) process.exitCode = 1;
-          process.stdout.write(`${JSON.stringify(out ?? { error: `no video ${args.id}` }, null, 2)}\n`);
-        } finally {
-          await store.close();
-        }
-      },
-    )
+    .command(serviceCommands({ settings: () => settingsOrExit(env), cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr }))
     .command('cleanup', 'Run a scheduled cleanup now (prints what it did as JSON)', (y) => {
       const cleanup = (what: 'temp' | 'old' | 'stuck') => async (args: { dryRun: boolean }) => {
         const settings = settingsOrExit(env);
@@ -217,7 +181,7 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(version)
     .wrap(Math.min(110, process.stdout.columns || 110));
 }
 
@@ -226,7 +190,9 @@ export async function main(argv: string[]): Promise<void> {
   // environment: it needs no argument parser (loading yargs alone takes ~150 ms, most of the time
   // from a video being started to its transcoder running), and it reads no .env: its settings are
   // exactly what its runner passed, never what a .env in the service's folder holds (secrets).
-  if (argv.length === 1 && argv[0] === 'transcode') return transcodeCommand({}, readEnvironment({ dotenv: false }));
+  const jobEnv = readEnvironment({ dotenv: false });
+  if (argv.length === 1 && argv[0] === 'transcode' && jobEnv[JOB_ENV.jobName]) return transcodeCommand({}, jobEnv);
   const { default: yargs } = await import('yargs');
-  await buildCli(yargs, argv, readEnvironment()).parseAsync();
+  const { packageVersion } = await import('./roots/package-info.ts');
+  await buildCli(yargs, argv, readEnvironment(), await packageVersion()).parseAsync();
 }

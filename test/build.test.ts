@@ -69,7 +69,7 @@ test('vcs --help, and vcs transcode of a clip into a checked package', async () 
 
 test('vcs serve answers /health and runs its transcoders compiled, without tsx', async () => {
   const ports = await servicePorts();
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, STORAGE_PATH: path.join(tmp, 'storage'), ...ports, WORKER_INTERVAL: '1000', VIDEO_PRESET: 'veryfast' };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, STORAGE_PATH: path.join(tmp, 'storage'), ...ports, WORKER_INTERVAL: '1000', VIDEO_PRESET: 'veryfast', API_KEY: 'build-test-key' };
   const serve = spawn(process.execPath, [vcs, 'serve'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   serve.stdout.on('data', (d) => (output += d));

@@ -6,7 +6,7 @@
  * FFmpeg promptly and clean up.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../src/config.ts';
 import { DEFAULT_RESULT_PATH, EXIT, JOB_ENV, ladderFromSettings, parseJobEnvironment, serializeResult, type JobSpec, type TranscodeResult } from '../src/contract.ts';
@@ -22,6 +22,8 @@ export interface TranscodeCommand {
   id?: number;
   workDir?: string;
   result?: string;
+  /** Replace a package already published in the output folder (refused without it). */
+  force?: boolean;
 }
 
 /** Pure: the job a command line describes (local paths allowed: the caller owns the machine). */
@@ -48,6 +50,18 @@ export function checkWorkDir(job: JobSpec): void {
   const out = path.resolve(job.outputDir);
   if (work.split(path.sep).filter(Boolean).length < 2) throw vcsError('VCS_ERR_BAD_JOB', `work folder ${work} is too close to the filesystem root`);
   if (out === work || out.startsWith(work + path.sep)) throw vcsError('VCS_ERR_BAD_JOB', `work folder ${work} must not contain the output folder`);
+}
+
+/**
+ * A package already published in `outputDir` (its master playlist is there): what its manifest
+ * says about it, or null when the folder holds none. A service may be serving it, and its store
+ * describes it; a command line run must not replace it unnoticed.
+ */
+export async function publishedPackage(outputDir: string): Promise<{ videoId?: number; jobName?: string; createdAt?: string } | null> {
+  if (!(await stat(path.join(outputDir, 'master.m3u8')).then((s) => s.isFile(), () => false))) return null;
+  const manifest = await readFile(path.join(outputDir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>, () => ({}) as Record<string, unknown>);
+  const pick = <T>(v: unknown, type: string) => (typeof v === type ? (v as T) : undefined);
+  return { videoId: pick<number>(manifest.videoId, 'number'), jobName: pick<string>(manifest.jobName, 'string'), createdAt: pick<string>(manifest.createdAt, 'string') };
 }
 
 async function writeResult(file: string, text: string, log: Logger): Promise<void> {
@@ -96,6 +110,16 @@ export async function runTranscoder(
     }
     job = jobFromCommandLine({ ...cmd, source: cmd.source, output: cmd.output }, settings, env);
     allowLocal = true;
+    const published = await publishedPackage(job.outputDir);
+    if (published) {
+      const which = { output: job.outputDir, publishedVideo: published.videoId, publishedBy: published.jobName, publishedAt: published.createdAt };
+      if (!cmd.force) {
+        const again = published.videoId ? `; to have the service encode video ${published.videoId} again, run vcs retry ${published.videoId}` : '';
+        log.error(which, `${job.outputDir} already holds a published HLS package: a service may be serving it and its store describes it${again}; pass --force to replace it anyway`);
+        return EXIT.permanent;
+      }
+      log.warn(which, 'replacing the published package (--force): a store that describes it is not updated');
+    }
   } else {
     const parsed = parseJobEnvironment(env);
     if ('problems' in parsed) {

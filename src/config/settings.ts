@@ -35,8 +35,11 @@ import {
   type Parser,
 } from './parsers.ts';
 
-/** The processes of the service: `vcs serve`, `vcs controller`, `vcs gateway`, and a transcoder run. */
-export type Process = 'serve' | 'controller' | 'gateway' | 'transcoder';
+/**
+ * The processes of the service: `vcs serve`, `vcs controller`, `vcs gateway`, a transcoder run, and
+ * `cli`: the everyday commands (`vcs enqueue`, `status`, `list`…), clients of a running service's API.
+ */
+export type Process = 'serve' | 'controller' | 'gateway' | 'transcoder' | 'cli';
 
 export interface Setting<T> {
   /** Default as written in .env.example; `undefined` means "unset" (or derived, see `derived`). */
@@ -129,6 +132,14 @@ export const SETTINGS = {
       parse: httpUrl,
       usedBy: LOOP,
       description: 'Base URL players use to reach the service (or its CDN); playback URLs are built from it',
+    }),
+    VCS_URL: s({
+      default: undefined,
+      // Derived only from a valid PORT: a bad one is reported once, under its own name.
+      derived: { text: 'http://127.0.0.1:$PORT', value: (env) => (/^\d+$/.test(env.PORT || '3000') ? `http://127.0.0.1:${env.PORT || '3000'}` : undefined) },
+      parse: httpUrl,
+      usedBy: ['cli'],
+      description: 'The running service the CLI commands (vcs enqueue, status, list, pause…) call, with API_KEY; they never write a store themselves',
     }),
   }),
 
@@ -268,7 +279,13 @@ export const SETTINGS = {
   }),
 
   ...group('API security', {
-    API_KEY: s({ default: undefined, parse: optionalText, usedBy: PUBLIC_HTTP, secret: true, description: 'API key for write calls; hashed at start and never logged' }),
+    API_KEY: s({
+      default: undefined,
+      parse: optionalText,
+      usedBy: [...PUBLIC_HTTP, 'cli'],
+      secret: true,
+      description: 'API key for write calls; hashed at start and never logged. The CLI commands send it to VCS_URL as their key',
+    }),
     API_KEY_HASHES: s({
       default: '',
       parse: list(sha256Hex),

@@ -4,7 +4,7 @@
  * process; in `vcs serve` the controller (the worker port) is also poked so it acts at once.
  */
 import Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { VcsError, vcsError } from '../errors.ts';
 import { queueAgain } from '../jobs/queue.ts';
 import type { SortField } from '../jobs/store.ts';
@@ -12,6 +12,7 @@ import { PRIORITIES, STATUSES, type Status, type VideoJob } from '../jobs/model.
 import type { JobStore } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
 import { removePackage, removeRunLogs, sweepTemp } from '../volume/cleanup.ts';
+import { readRunLogs } from '../volume/run-logs.ts';
 import { formatBytes, formatDuration, formatPercent } from './format.ts';
 import { OPENAPI } from './openapi.ts';
 import type { WorkerPort } from './ports.ts';
@@ -26,6 +27,11 @@ export interface ApiDeps {
   tempPath: string;
   cleanupTempAfterMs: number;
   allowLocalSources: boolean;
+  /**
+   * `vcs serve` with the embedded store: file: URLs are also accepted from calls made on this
+   * machine (`vcs enqueue ./clip.mp4`), as its own runs read local files (README, "Local files").
+   */
+  localSourcesFromThisMachine?: boolean;
   /** Checks the API key on every call. */
   requireKey: Middleware;
   /** Reads: public, or keyed when REQUIRE_AUTH_FOR_READS is set. */
@@ -42,6 +48,17 @@ const RUN_STOP_WAIT_MS = 15_000;
 /** Compare-and-set rounds of a DELETE racing with the controller before it gives up (409). */
 const DELETE_ROUNDS = 5;
 
+/**
+ * A call made on this machine: its connection comes from a loopback address and no proxy forwarded
+ * it (a reverse proxy on the same machine adds X-Forwarded-For or Forwarded when set up as the
+ * README shows). The socket's address, never a header, so a remote client cannot claim it.
+ */
+function fromThisMachine(ctx: Context): boolean {
+  const peer = ctx.req.socket.remoteAddress ?? '';
+  const loopback = /^(127\.|::1$|::ffff:127\.)/.test(peer);
+  return loopback && !ctx.get('x-forwarded-for') && !ctx.get('forwarded');
+}
+
 const CLEARED_URLS = { master_playlist_url: null, poster_url: null, hls_high_url: null, hls_medium_url: null, hls_low_url: null };
 
 export function apiRouter(deps: ApiDeps): Router {
@@ -49,6 +66,9 @@ export function apiRouter(deps: ApiDeps): Router {
   const router = new Router({ prefix: '/api', sensitive: true });
   const iso = () => new Date(now()).toISOString();
   const poke = () => deps.worker?.poke();
+  const localSources = (ctx: Context) => deps.allowLocalSources || (deps.localSourcesFromThisMachine === true && fromThisMachine(ctx));
+  /** Where a queued video stands: its place in the queue, and whether the worker is paused (then nothing starts). */
+  const queued = async (id: number) => ({ position_in_queue: await store.queuePosition(id), paused: await store.isPaused() });
 
   /**
    * Moves the video to deleted with a compare-and-set on the status read, so the status it left
@@ -82,24 +102,34 @@ export function apiRouter(deps: ApiDeps): Router {
     ctx.body = postStatus(video, now(), { position, eta: deps.worker?.eta(video.wp_post_id) });
   });
 
+  /** A new upload (`original_video_url`) or `title` may come with a re-compression; absent, both stay as they are. */
   router.post('/compress/:wp_post_id', deps.requireKey, async (ctx) => {
     const video = await find(ctx.params.wp_post_id);
-    const body = bodyObject(ctx.request.body, ['priority']);
+    const body = bodyObject(ctx.request.body, ['priority', 'original_video_url', 'title']);
     const priority = oneOf(body.priority, 'priority', PRIORITIES, 'normal');
+    const title = text(body.title, 'title', { max: 500 });
+    const source = body.original_video_url === undefined ? undefined : sourceUrl(body.original_video_url, 'original_video_url', localSources(ctx));
     let message: string;
     if (video.compression_status === 'processing') {
       throw vcsError('VCS_ERR_CONFLICT', `video ${video.wp_post_id} is being compressed now; delete it first to start over`);
     } else if (video.compression_status === 'pending') {
-      if (priority !== video.priority) await store.update(video.wp_post_id, { priority });
+      if (source !== undefined && source !== video.original_video_url) throw vcsError('VCS_ERR_CONFLICT', `video ${video.wp_post_id} is already queued with another source; delete it first to queue a new upload`);
+      if (priority !== video.priority || (title !== undefined && title !== video.title)) await store.update(video.wp_post_id, { priority, ...(title !== undefined ? { title } : {}) });
       message = 'Job already queued';
     } else {
       // A manual retry or re-compression: a fresh start, the automatic retry budget restored.
-      await queueAgain(store, video, { priority });
+      await queueAgain(store, video, { priority, ...(title !== undefined ? { title } : {}), ...(source !== undefined ? { original_video_url: source } : {}) });
       message = 'Job queued for processing';
     }
     poke();
     ctx.status = 202;
-    ctx.body = { success: true, message, wp_post_id: video.wp_post_id, position_in_queue: await store.queuePosition(video.wp_post_id) };
+    ctx.body = { success: true, message, wp_post_id: video.wp_post_id, ...(await queued(video.wp_post_id)) };
+  });
+
+  router.get('/post/:wp_post_id/logs', deps.requireKey, async (ctx) => {
+    const video = await find(ctx.params.wp_post_id);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { wp_post_id: video.wp_post_id, runs: await readRunLogs(deps.tempPath, video.wp_post_id) };
   });
 
   router.get('/jobs', deps.requireKey, async (ctx) => {
@@ -124,12 +154,12 @@ export function apiRouter(deps: ApiDeps): Router {
     const video = await store.create({
       wp_post_id: id,
       title: text(body.title, 'title', { required: true, max: 500 })!,
-      original_video_url: sourceUrl(body.original_video_url, 'original_video_url', deps.allowLocalSources),
+      original_video_url: sourceUrl(body.original_video_url, 'original_video_url', localSources(ctx)),
       priority: oneOf(body.priority, 'priority', PRIORITIES, 'normal'),
     });
     poke();
     ctx.status = 201;
-    ctx.body = { success: true, message: 'Job queued for processing', wp_post_id: video.wp_post_id, position_in_queue: await store.queuePosition(id) };
+    ctx.body = { success: true, message: 'Job queued for processing', wp_post_id: video.wp_post_id, ...(await queued(id)) };
   });
 
   /**

@@ -61,7 +61,13 @@ export const OPENAPI = {
       },
       Queued: {
         type: 'object',
-        properties: { success: { type: 'boolean' }, message: { type: 'string' }, wp_post_id: { type: 'integer' }, position_in_queue: { type: 'integer', nullable: true } },
+        properties: {
+          success: { type: 'boolean' },
+          message: { type: 'string' },
+          wp_post_id: { type: 'integer' },
+          position_in_queue: { type: 'integer', nullable: true },
+          paused: { type: 'boolean', description: 'The worker is paused: nothing starts until it is resumed' },
+        },
       },
       Health: { type: 'object', description: 'status, reasons, uptime, version, worker, storage, store, appwrite (STORE=appwrite), ffmpeg' },
     },
@@ -96,12 +102,45 @@ export const OPENAPI = {
     },
     '/api/compress/{wp_post_id}': {
       post: {
-        summary: 'Queue a video again (retry or re-compression); priority high skips the queue',
+        summary: 'Queue a video again (retry or re-compression), optionally from a new upload or with a new title; priority high skips the queue',
         tags: ['videos'],
         security: keyed,
         parameters: [id],
-        requestBody: { required: false, content: json({ type: 'object', properties: { priority: { type: 'string', enum: ['normal', 'high'] } } }) },
-        responses: { 202: { description: 'Queued', content: json(ref('Queued')) }, 400: error('Bad id or body'), 404: error('Unknown video'), 409: error('The video is being compressed now'), ...common },
+        requestBody: {
+          required: false,
+          content: json({
+            type: 'object',
+            properties: {
+              priority: { type: 'string', enum: ['normal', 'high'] },
+              original_video_url: { type: 'string', description: 'A new upload to compress; absent: the current one' },
+              title: { type: 'string', maxLength: 500, description: 'A new title; absent: the title is kept' },
+            },
+          }),
+        },
+        responses: { 202: { description: 'Queued', content: json(ref('Queued')) }, 400: error('Bad id or body'), 404: error('Unknown video'), 409: error('The video is being compressed now, or queued with another source'), ...common },
+      },
+    },
+    '/api/post/{wp_post_id}/logs': {
+      get: {
+        summary: "The runs' own logs of a video (one per attempt, newest first; the last 64 KB of each)",
+        tags: ['videos'],
+        security: keyed,
+        parameters: [id],
+        responses: {
+          200: {
+            description: 'The logs',
+            content: json({
+              type: 'object',
+              properties: {
+                wp_post_id: { type: 'integer' },
+                runs: { type: 'array', items: { type: 'object', properties: { job: { type: 'string' }, modified: { type: 'string', format: 'date-time' }, bytes: { type: 'integer' }, lines: { type: 'array', items: { type: 'string' } } } } },
+              },
+            }),
+          },
+          400: error('wp_post_id is not a positive integer'),
+          404: error('Unknown video'),
+          ...common,
+        },
       },
     },
     '/api/jobs': {

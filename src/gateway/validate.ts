@@ -67,7 +67,10 @@ export function sourceUrl(raw: unknown, field: string, allowLocal: boolean): str
     throw bad(`${field} must be an absolute http(s) URL, got ${JSON.stringify(value)}`);
   }
   const okScheme = url.protocol === 'http:' || url.protocol === 'https:' || (allowLocal && url.protocol === 'file:');
-  if (!okScheme) throw bad(`${field} must be an http(s) URL${allowLocal ? ' or a file: URL' : ''}, got ${url.protocol}`);
+  if (!okScheme) {
+    const local = url.protocol === 'file:' ? '; local files are accepted only by vcs serve with the embedded store from calls made on its machine, or with ALLOW_LOCAL_SOURCES' : '';
+    throw bad(`${field} must be an http(s) URL${allowLocal ? ' or a file: URL' : ''}, got ${url.protocol}${local}`);
+  }
   // Stored as given, shown in the dashboard and logs, and refused by the transcoder anyway:
   // credentials in a source URL are refused here, and never repeated in the answer.
   if (url.username || url.password) throw bad(`${field} must not carry credentials (user:password@); give a URL the service can fetch without them, e.g. a signed URL`);

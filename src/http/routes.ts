@@ -1,6 +1,6 @@
 /**
  * The internal routes, served only on INTERNAL_PORT (never on the public port, never through the
- * ingress). Their paths are part of the job contract's progress URL and of `vcs enqueue`'s poke.
+ * ingress). Their paths are part of the job contract's progress URL and of `vcs cleanup stuck`'s poke.
  */
 
 /** Transcoder runs POST their progress here (HMAC token per run). */

@@ -52,7 +52,7 @@ export interface VideoJob {
   last_accessed_at: string | null;
 }
 
-/** What a publisher (or `vcs enqueue`, or POST /api/jobs) provides; everything else has defaults. */
+/** What a publisher (or POST /api/jobs, which `vcs enqueue` calls) provides; everything else has defaults. */
 export interface NewVideo {
   wp_post_id: number;
   title: string;

@@ -1,6 +1,6 @@
 /**
  * Queueing a video again — a manual retry, a re-compression, a deleted video brought back — the
- * same way whoever asks (the API, `vcs enqueue`): a fresh start with the automatic retry budget
+ * same way whoever asks (the API, and through it `vcs enqueue` and `vcs retry`): a fresh start with the automatic retry budget
  * restored, as a compare-and-set on the status that was read.
  */
 import { vcsError } from '../errors.ts';

@@ -8,7 +8,7 @@ import { deleteOldVideos } from '../controller/retention.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
 import { sweepTemp } from '../volume/cleanup.ts';
-import { pokeService } from './enqueue.ts';
+import { pokeService } from './poke.ts';
 import { volumeOf } from './wiring.ts';
 
 export type CleanupKind = 'temp' | 'old' | 'stuck';

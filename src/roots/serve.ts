@@ -84,8 +84,8 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     baseEnv: {
       ...systemEnvironment(env),
       ...transcoderSettingsEnvironment(settings, 'local'),
-      // Sources in the embedded store come from this machine's users (`vcs enqueue`); a file: URL
-      // there is one of their own files (see README, "Local files").
+      // A file: URL in the embedded store is one of this machine's users' own files: its API takes
+      // them only from calls made on this machine (`vcs enqueue ./clip.mp4`; README, "Local files").
       ALLOW_LOCAL_SOURCES: String(settings.ALLOW_LOCAL_SOURCES || settings.STORE === 'sqlite'),
     },
     runsDir: runsDir(settings.TEMP_PATH),
@@ -105,7 +105,8 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     controller: { receiveProgress: progress.receive, poke: controller.poke },
   });
   const access = accessRecorder(store, log);
-  const app = publicApp(settings, { store, log, health, metrics, access, worker: workerPort(controller, runner, progress.eta) });
+  // Its runs read local files with the embedded store, so its API takes them from this machine's users (`vcs enqueue ./clip.mp4`).
+  const app = publicApp(settings, { store, log, health, metrics, access, worker: workerPort(controller, runner, progress.eta), localSourcesFromThisMachine: settings.STORE === 'sqlite' });
   const publicServer = await listenPublic(settings, app).catch((err: Error) => {
     internalServer.close();
     throw err;

@@ -6,8 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, unusedSettingsGiven, type Env, type Settings } from '../config.ts';
@@ -46,6 +45,7 @@ import { removeOrphanWork, removePackage, sweepTemp } from '../volume/cleanup.ts
 import type { VolumePaths } from '../volume/layout.ts';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
+import { packageRoot, packageVersion } from './package-info.ts';
 
 /** Whether this is the compiled build (dist/, plain node) or the sources (run through tsx, as the tests do). */
 const COMPILED = path.extname(import.meta.filename) === '.js';
@@ -74,19 +74,6 @@ export const VCS_BIN = path.resolve(import.meta.dirname, '../../bin', `vcs${path
 export function vcsCommand(...args: string[]): { bin: string; args: string[] } {
   // The sources need tsx (a development dependency: only the tests run them), found from here.
   return { bin: process.execPath, args: [...(COMPILED ? [] : ['--import', import.meta.resolve('tsx')]), VCS_BIN, ...args] };
-}
-
-/** The folder of the nearest package.json above these modules (the repository, or the installed package). */
-function packageRoot(): string {
-  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
-  }
-}
-
-export async function packageVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 export const storeFile = (settings: Pick<Settings, 'STORAGE_PATH'>): string => path.join(settings.STORAGE_PATH, 'vcs.sqlite');
@@ -227,7 +214,7 @@ export function accessRecorder(store: JobStore, log: Logger): AccessRecorder {
 }
 
 /** The public app (API, health, HLS files) from the settings; `worker` when a controller runs in this process. */
-export function publicApp(settings: Settings, deps: { store: JobStore; log: Logger; health: HealthReporter; metrics: Metrics; access: AccessRecorder; worker?: WorkerPort }): Koa {
+export function publicApp(settings: Settings, deps: { store: JobStore; log: Logger; health: HealthReporter; metrics: Metrics; access: AccessRecorder; worker?: WorkerPort; localSourcesFromThisMachine?: boolean }): Koa {
   const log = deps.log.child({ part: 'http' });
   const keyring = createKeyring(settings.API_KEY, settings.API_KEY_HASHES);
   if (keyring.size === 0) log.warn('no API key configured (API_KEY or API_KEY_HASHES): calls that need one are refused');
@@ -255,6 +242,7 @@ export function publicApp(settings: Settings, deps: { store: JobStore; log: Logg
       tempPath: settings.TEMP_PATH,
       cleanupTempAfterMs: settings.CLEANUP_TEMP_AFTER,
       allowLocalSources: settings.ALLOW_LOCAL_SOURCES,
+      localSourcesFromThisMachine: deps.localSourcesFromThisMachine,
       requireKey: withAdmin(apiKeyAuth(keyring, log, true)),
       readKey: withAdmin(apiKeyAuth(keyring, log, settings.REQUIRE_AUTH_FOR_READS)),
       storageUsed: async () => (await deps.health.storage()).usedBytes,

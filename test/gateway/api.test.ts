@@ -42,7 +42,7 @@ async function complete(id: number) {
 test('POST /api/jobs adds a video (201, position), refuses duplicates (409) and bad fields (400 naming the field)', async () => {
   const created = await add(1);
   assert.is(created.status, 201);
-  assert.equal(created.json, { success: true, message: 'Job queued for processing', wp_post_id: 1, position_in_queue: 1 });
+  assert.equal(created.json, { success: true, message: 'Job queued for processing', wp_post_id: 1, position_in_queue: 1, paused: false });
   assert.is((await add(1)).status, 409);
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ wp_post_id: 'x' }, /wp_post_id must be a positive integer/],
@@ -337,6 +337,49 @@ test('ALLOWED_REFERERS reaches the HLS files: other sites get 403, listed ones a
   assert.is((await get('https://evil.example/page')).status, 403);
   assert.is((await get('https://www.wp.example/post/1')).status, 200);
   assert.is((await get()).status, 200);
+});
+
+test('POST /api/compress with a new upload or title: the title is kept unless given; a queued video keeps its source; the answer says when paused', async () => {
+  await add(20);
+  await complete(20);
+  const again = await gw.request('POST', '/api/compress/20', { ...K, body: { original_video_url: 'https://wp.example/20-v2.mp4' } });
+  assert.equal([again.status, again.json.paused], [202, false]);
+  const video = (await gw.store.get(20))!;
+  assert.equal([video.compression_status, video.original_video_url, video.title], ['pending', 'https://wp.example/20-v2.mp4', 'Video 20']);
+  const other = await gw.request('POST', '/api/compress/20', { ...K, body: { original_video_url: 'https://wp.example/20-v3.mp4' } });
+  assert.equal([other.status, other.json.error.message], [409, 'video 20 is already queued with another source; delete it first to queue a new upload']);
+  await gw.store.setPaused(true);
+  const retitled = await gw.request('POST', '/api/compress/20', { ...K, body: { original_video_url: 'https://wp.example/20-v2.mp4', title: 'New title' } });
+  assert.equal([retitled.status, retitled.json.message, retitled.json.paused], [202, 'Job already queued', true]);
+  assert.is((await gw.store.get(20))!.title, 'New title');
+  assert.is((await add(21)).json.paused, true, 'POST /api/jobs says so too');
+  assert.is((await gw.request('POST', '/api/compress/20', { ...K, body: { title: 5 } })).status, 400);
+});
+
+test('file: sources: refused by default, naming where they are accepted; vcs serve (embedded) takes them from its own machine, not through a proxy', async () => {
+  const file = { wp_post_id: 30, title: 'Local', original_video_url: 'file:///srv/clip.mp4' };
+  const refused = await gw.request('POST', '/api/jobs', { ...K, body: file });
+  assert.is(refused.status, 400);
+  assert.match(refused.json.error.message, /got file:; local files are accepted only by vcs serve with the embedded store from calls made on its machine, or with ALLOW_LOCAL_SOURCES/);
+  await gw.close();
+  gw = await startGateway({}, undefined, { localSourcesFromThisMachine: true });
+  assert.is((await gw.request('POST', '/api/jobs', { ...K, body: file })).status, 201);
+  const proxied = await gw.request('POST', '/api/jobs', { ...K, body: { ...file, wp_post_id: 31 }, headers: { 'x-forwarded-for': '203.0.113.9' } });
+  assert.is(proxied.status, 400, 'a forwarded call is not this machine’s');
+});
+
+test('GET /api/post/:id/logs: the runs’ own logs with the API key, newest first; 404 unknown; 401 without a key', async () => {
+  await add(40);
+  const dir = path.join(gw.tempPath, 'logs', '40');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'vcs-40-1.log'), '{"msg":"first"}\n');
+  await writeFile(path.join(dir, 'vcs-40-2.log'), '{"msg":"second"}\n');
+  await utimes(path.join(dir, 'vcs-40-1.log'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  const logs = await gw.request('GET', '/api/post/40/logs', K);
+  assert.is(logs.status, 200);
+  assert.equal(logs.json.runs.map((r: { job: string; lines: string[] }) => [r.job, r.lines]), [['vcs-40-2', ['{"msg":"second"}']], ['vcs-40-1', ['{"msg":"first"}']]]);
+  assert.is((await gw.request('GET', '/api/post/41/logs', K)).status, 404);
+  assert.is((await gw.request('GET', '/api/post/40/logs')).status, 401);
 });
 
 test.run();

@@ -34,14 +34,15 @@ test('completed and failed videos are announced, signed; the deliveries are coun
     WORKER_INTERVAL: '1000',
     VIDEO_PRESET: 'ultrafast',
     ALLOW_LOCAL_SOURCES: 'true',
+    API_KEY: 'notifications-test-key',
     WEBHOOK_URLS: `${receiver.url}/hook`,
     WEBHOOK_EVENTS: 'started,completed,failed',
     WEBHOOK_SECRET: 'hook-secret',
     PUBLISHER_CALLBACK_URL: `${receiver.url}/publisher`,
   });
   try {
-    await enqueueVia({ ...ports, STORAGE_PATH: path.join(tmp, 'storage'), ALLOW_LOCAL_SOURCES: 'true' }, 1, clip);
-    await enqueueVia({ ...ports, STORAGE_PATH: path.join(tmp, 'storage'), ALLOW_LOCAL_SOURCES: 'true' }, 2, junk);
+    await enqueueVia({ ...ports, API_KEY: 'notifications-test-key' }, 1, clip);
+    await enqueueVia({ ...ports, API_KEY: 'notifications-test-key' }, 2, junk);
     await waitFor(() => got.filter((g) => g.path === '/publisher').length === 2, 60_000, 'both outcomes at the publisher callback');
     await waitFor(() => got.filter((g) => g.path === '/hook').length === 4, 10_000, 'four webhook events');
     const now = Math.floor(Date.now() / 1000);

@@ -259,7 +259,7 @@ test('start-up failures name the variable: a missing FFmpeg stops vcs serve, a m
 /** yargs' command registry (reached through its internal methods: there is no public listing). */
 interface CommandRegistry {
   getCommands(): string[];
-  getCommandHandlers(): Record<string, { description: string | false; builder: unknown }>;
+  getCommandHandlers(): Record<string, { description: string | false; builder: unknown; original: string }>;
 }
 const registryOf = (y: Argv): CommandRegistry =>
   (y as unknown as { getInternalMethods(): { getCommandInstance(): CommandRegistry } }).getInternalMethods().getCommandInstance();
@@ -286,7 +286,9 @@ test('vcs --help lists every command of the CLI, and each group’s help its sub
   assert.is(run.code, 0);
   for (const { name, description } of commands) {
     assert.type(description, 'string', `vcs ${name} has a description`);
-    assert.ok(unwrapped(run.stdout).includes(` vcs ${name} ${description} `), `vcs --help lists vcs ${name}`);
+    // A command with positionals (vcs retry <id>) shows them before its description.
+    const positionals = registryOf(buildCli(yargs, [], {})).getCommandHandlers()[name]!.original.split(' ').slice(1).join(' ');
+    assert.ok(unwrapped(run.stdout).includes(` vcs ${name}${positionals ? ` ${positionals}` : ''} ${description} `), `vcs --help lists vcs ${name}`);
   }
   for (const { name, subcommands } of commands.filter((c) => c.subcommands.length > 0)) {
     const help = await runVcs([name, '--help']);

@@ -47,7 +47,7 @@ export function workerPort(parts: Partial<WorkerPort> = {}): WorkerPort {
   };
 }
 
-export async function startGateway(env: Env = {}, worker?: WorkerPort): Promise<GatewayUnderTest> {
+export async function startGateway(env: Env = {}, worker?: WorkerPort, opts: { localSourcesFromThisMachine?: boolean } = {}): Promise<GatewayUnderTest> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-gw-'));
   const settings = loadConfig({ STORAGE_PATH: dir, API_KEY, LOG_LEVEL: 'debug', ...env });
   await mkdir(settings.HLS_PATH, { recursive: true });
@@ -65,7 +65,7 @@ export async function startGateway(env: Env = {}, worker?: WorkerPort): Promise<
   const health = createHealth({ store, storeKind: 'sqlite', hlsPath: settings.HLS_PATH, ffmpegPath: settings.FFMPEG_PATH, version: 'test', startedAt: Date.now(), pingEveryMs: 0 });
   const metrics = createMetrics({ videos: async () => ({ counts: await store.countByStatus(), paused: await store.isPaused() }), defaultMetrics: false });
   const access = accessRecorder(store, log);
-  const app = publicApp(settings, { store, log, health, metrics, access, worker });
+  const app = publicApp(settings, { store, log, health, metrics, access, worker, ...opts });
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

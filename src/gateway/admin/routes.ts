@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import Router from '@koa/router';
@@ -19,7 +19,8 @@ import { vcsError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { AppwriteIdentity } from '../../jobs/appwrite/identity.ts';
 import type { JobStore } from '../../jobs/store.ts';
-import { packageDir, videoLogsDir } from '../../volume/layout.ts';
+import { packageDir } from '../../volume/layout.ts';
+import { readRunLogs } from '../../volume/run-logs.ts';
 import type { Keyring } from '../auth.ts';
 import { adminEvent, mergeActivity, videoEvent, type AdminLog } from './activity.ts';
 import type { LiveFeed } from './live.ts';
@@ -44,33 +45,6 @@ export interface AdminDeps {
   tempPath: string;
   /** HLS_PATH: the packages, for downloads. */
   hlsPath: string;
-}
-
-/** The end of a run's log the dashboard shows (its files are capped at 256 KB anyway). */
-const LOG_TAIL_BYTES = 64 * 1024;
-
-/** Each run's log of a video, newest first: its name, when it last changed, and its last lines. */
-async function runLogs(tempPath: string, videoId: number): Promise<{ job: string; modified: string; bytes: number; lines: string[] }[]> {
-  const dir = videoLogsDir(tempPath, videoId);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.log'));
-  const logs = await Promise.all(
-    names.map(async (name) => {
-      const file = path.join(dir, name);
-      const info = await stat(file);
-      const handle = await open(file, 'r');
-      try {
-        const length = Math.min(info.size, LOG_TAIL_BYTES);
-        const { buffer } = await handle.read(Buffer.alloc(length), 0, length, info.size - length);
-        const lines = buffer.toString('utf8').split('\n').filter(Boolean);
-        // A tail that starts mid-line drops that partial line.
-        if (info.size > length) lines.shift();
-        return { job: name.slice(0, -'.log'.length), modified: info.mtime.toISOString(), bytes: info.size, lines };
-      } finally {
-        await handle.close();
-      }
-    }),
-  );
-  return logs.sort((a, b) => b.modified.localeCompare(a.modified));
 }
 
 export const CSP = [
@@ -292,7 +266,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.get('/videos/:id/logs', requireSession, async (ctx) => {
     const id = videoId(ctx.params.id);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { wp_post_id: id, runs: await runLogs(deps.tempPath, id) };
+    ctx.body = { wp_post_id: id, runs: await readRunLogs(deps.tempPath, id) };
   });
 
   // Downloads: the package as one tar file, or one rendition as one MPEG-TS file (its segments in
