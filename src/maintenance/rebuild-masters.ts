@@ -1,0 +1,34 @@
+/**
+ * `vcs maintenance rebuild-masters`: each published master playlist written again from its package
+ * on disk — bit rates measured from the segment files, codecs read from the first segments
+ * (transcoder/self-check.ts), sizes and frame rates from manifest.json — by the transcoder's own
+ * renderer (transcoder/playlist.ts), so a rebuilt master is the one the transcoder would write
+ * today. Nothing is re-encoded. The new master replaces the old one with a rename (players see
+ * one or the other, never half a file); a master that is already right is left untouched, so
+ * caches keep it.
+ */
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { renderPackageMaster } from '../../transcoder/playlist.ts';
+import { checkMaster } from '../../transcoder/self-check.ts';
+import { measurePackage, readManifest } from './package.ts';
+
+/** Writes the measured master of the package in `dir` unless it is there already; whether it changed (or, dry, would). */
+export async function rebuildMaster(dir: string, dryRun: boolean): Promise<{ changed: boolean }> {
+  const measured = await measurePackage(dir, await readManifest(dir));
+  const text = renderPackageMaster(measured.map((m) => m.result));
+  const master = path.join(dir, 'master.m3u8');
+  const old = await readFile(master, 'utf8').catch(() => null);
+  if (old === text) return { changed: false };
+  if (dryRun) return { changed: true };
+  // A dot name: the HLS file server never serves it (gateway/hls/file-lookup.ts).
+  const temp = path.join(dir, `.master.m3u8.rebuild-${process.pid}`);
+  try {
+    await writeFile(temp, text);
+    await rename(temp, master);
+  } finally {
+    await rm(temp, { force: true });
+  }
+  await checkMaster(dir, measured);
+  return { changed: true };
+}
