@@ -30,6 +30,9 @@ export type MigrationEntry =
   | { event: 'switched'; at: string; wp_post_id: number; master_playlist_url: string | null }
   | { event: 'removed'; at: string; wp_post_id: number; bytes: number };
 
+/** Packages are staged beside their target (same filesystem, so moved in with a rename) under a work-folder name the temp sweep knows. */
+const STAGING_PREFIX = `${HIDDEN_WORK_PREFIXES[0]}migrate-`;
+
 type Step = Exclude<MigrationEntry['event'], 'start'>;
 
 export interface MigrateOptions {
@@ -91,6 +94,9 @@ export async function migrateStorage(o: MigrateOptions): Promise<MigrateReport> 
     if (!o.dryRun) await journal.append(entry);
   };
   if (journal.entries.length === 0) await record({ event: 'start', at: at(), from: path.resolve(o.from), public_url: o.publicUrl });
+  // What a killed run was copying: copied again from scratch when its package comes up.
+  const leftovers = o.dryRun ? [] : (await readdir(o.to).catch(() => [] as string[])).filter((n) => n.startsWith(STAGING_PREFIX));
+  for (const name of leftovers) await rm(path.join(o.to, name), { recursive: true, force: true });
 
   // Packages already removed from the old root are still known from the journal.
   const ids = [...new Set([...(await packageIds(o.from)), ...done.keys()])].sort((a, b) => a - b);
@@ -128,9 +134,7 @@ const STEPS: { [S in Step]: StepRun } = {
       report.bytes_copied += (await treeInfo(source)).bytes;
       return;
     }
-    // Staged beside the target (same filesystem) under a work-folder name the temp sweep knows.
-    const staging = path.join(o.to, `${HIDDEN_WORK_PREFIXES[0]}migrate-${id}`);
-    await rm(staging, { recursive: true, force: true });
+    const staging = path.join(o.to, `${STAGING_PREFIX}${id}`);
     try {
       const copy = await copyVerified(source, staging);
       await publishPackage(staging, packageDir(o.to, id), o.to);
