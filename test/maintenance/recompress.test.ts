@@ -9,10 +9,13 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/config.ts';
 import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
 import { openJournal } from '../../src/maintenance/journal.ts';
 import { HOUR_MS, pace, recompressAll, type RecompressOptions, type RolloutEntry } from '../../src/maintenance/recompress.ts';
+import { runMaintenance } from '../../src/roots/maintenance.ts';
+import { ARGS } from '../support/published.ts';
 import { runVcs } from '../support/vcs.ts';
 
 const test = suite('maintenance recompress-all');
@@ -124,14 +127,14 @@ test('only while the queue is short: a new upload waiting meanwhile is started b
 
 test('vcs maintenance recompress-all: --dry-run changes nothing; a run queues and keeps its journal under STORAGE_PATH; a bad --rate exits 2', async () => {
   const w = await world([1, 2, 3]);
-  await w.store.close();
   const env = { STORAGE_PATH: w.storage, LOG_LEVEL: 'warn' };
   try {
-    const dry = await runVcs(['maintenance', 'recompress-all', '--dry-run'], env);
-    assert.is(dry.code, 0, dry.stderr);
-    const planned = JSON.parse(dry.stdout);
-    assert.equal([planned.candidates, planned.queued, planned.rate_per_hour, planned.max_pending], [3, [], 60, 1]);
-    assert.match(planned.rollout, /^ladder-[0-9a-f]{8}$/);
+    const dry = await runMaintenance('recompress-all', { ...ARGS, dryRun: true }, { settings: loadConfig(env), store: w.store, log, signal: new AbortController().signal });
+    const planned = dry.summary;
+    assert.equal([dry.exitCode, planned.candidates, planned.queued, planned.rate_per_hour, planned.max_pending], [0, 3, [], 60, 1]);
+    assert.match(String(planned.rollout), /^ladder-[0-9a-f]{8}$/);
+    assert.is((await w.store.countByStatus()).pending, 0, 'a dry run queues nothing');
+    await w.store.close();
     const run = await runVcs(['maintenance', 'recompress-all', '--rate', '10/h', '--max-pending', '5', '--rollout', 'test-1'], env);
     assert.is(run.code, 0, run.stderr);
     assert.equal(JSON.parse(run.stdout).queued, [1, 2, 3]);

@@ -8,9 +8,11 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { packageProblem, verifyVideos } from '../../src/maintenance/verify.ts';
+import type { VcsError } from '../../src/errors.ts';
+import { verifyVideos } from '../../src/maintenance/verify.ts';
+import { runMaintenance } from '../../src/roots/maintenance.ts';
 import { videosWithStatus } from '../../src/maintenance/videos.ts';
-import { publishedWorld, type PublishedWorld } from '../support/published.ts';
+import { ARGS, publishedWorld, type PublishedWorld } from '../support/published.ts';
 import { runVcs } from '../support/vcs.ts';
 
 const test = suite('maintenance verify');
@@ -19,8 +21,8 @@ let w: PublishedWorld;
 
 test.before(async () => {
   w = await publishedWorld([1, 2, 3, 4]);
-  // 2: the last segment of medium cut short, as a disk-full copy leaves it.
-  const truncated = path.join(w.dir(2), 'medium/segment001.ts');
+  // 2: the last segment of low cut short, as a disk-full copy leaves it.
+  const truncated = path.join(w.dir(2), 'low/segment001.ts');
   const handle = await open(truncated, 'r+');
   await handle.truncate((await stat(truncated)).size - 1000);
   await handle.close();
@@ -41,35 +43,34 @@ test.after(async () => {
 
 const check = (deep: boolean) => ({ ffmpeg: 'ffmpeg', ffprobe: 'ffprobe', deep, signal: new AbortController().signal });
 
-test('the quick check names the truncated segment, the missing playlist and the missing folder; the corrupted segment needs --deep', async () => {
-  assert.is(await packageProblem(w.dir(1), check(true)), null, 'the intact package passes, decoded too');
+test('the quick check names the truncated segment, the missing playlist and the missing folder; the corrupted segment passes it', async () => {
   const report = await verifyVideos({ videos: await videosWithStatus(w.store, 'completed'), store: w.store, hlsPath: w.hlsPath, check: check(false), mark: false, log });
   assert.is(report.checked, 5);
-  const bytes = w.output.renditions.find((r) => r.name === 'medium')!.bytes;
+  const bytes = w.output.renditions.find((r) => r.name === 'low')!.bytes;
   assert.equal(report.broken, [
-    { wp_post_id: 2, reason: `medium has 2 segments of ${bytes - 1000} bytes, the manifest recorded 2 of ${bytes}`, marked: false },
+    { wp_post_id: 2, reason: `low has 2 segments of ${bytes - 1000} bytes, the manifest recorded 2 of ${bytes}`, marked: false },
     { wp_post_id: 3, reason: 'low/playlist.m3u8 is missing', marked: false },
     { wp_post_id: 5, reason: 'the package folder is missing', marked: false },
-  ]);
-  assert.match((await packageProblem(w.dir(4), check(true)))!, /^high\/segment001\.ts does not decode cleanly: /);
+  ], '4 passes: its corrupted segment still starts with a good keyframe, and has its size');
 });
 
-test('vcs maintenance verify --deep --mark: exit 1, broken videos by id and reason, queued again; --id of a good one exits 0', async () => {
+test('vcs maintenance verify --deep --mark: exit 1, broken videos by id and reason, queued again; --id of a good one exits 0, of one not published is a usage error', async () => {
   const run = await runVcs(['maintenance', 'verify', '--deep', '--mark'], w.env);
   assert.is(run.code, 1, run.stderr);
   const summary = JSON.parse(run.stdout);
   assert.equal([summary.checked, summary.ok], [5, 1]);
   assert.equal(summary.broken.map((b: { wp_post_id: number; marked: boolean }) => [b.wp_post_id, b.marked]), [[2, true], [3, true], [4, true], [5, true]]);
-  assert.match(summary.broken[2].reason, /high\/segment001\.ts does not decode cleanly/);
+  assert.match(summary.broken[2].reason, /^high\/segment001\.ts does not decode cleanly: /, 'only --deep finds the corrupted segment');
   assert.match(run.stderr, /package broken/, 'progress on stderr');
   for (const id of [2, 3, 4, 5]) {
     const v = (await w.store.get(id))!;
     assert.equal([v.compression_status, v.compression_step, v.retry_count], ['pending', 'queued', 0], `video ${id} marked for re-compression`);
   }
   assert.is((await w.store.get(1))!.compression_status, 'completed');
-  const one = await runVcs(['maintenance', 'verify', '--id', '1'], w.env);
-  assert.is(one.code, 0, one.stderr);
-  assert.equal(JSON.parse(one.stdout).broken, []);
+  const one = await runMaintenance('verify', { ...ARGS, id: 1 }, { settings: w.settings, store: w.store, log, signal: new AbortController().signal });
+  assert.equal([one.exitCode, one.summary.checked, one.summary.broken], [0, 1, []]);
+  const notPublished = await runMaintenance('verify', { ...ARGS, id: 2 }, { settings: w.settings, store: w.store, log, signal: new AbortController().signal }).catch((e: VcsError) => e);
+  assert.equal([(notPublished as VcsError).code, (notPublished as VcsError).message], ['VCS_ERR_BAD_REQUEST', 'video 2 is pending: only completed videos have a published package']);
   assert.equal((await readdir(w.dir(1))).filter((n) => n.startsWith('.')), [], 'verify writes nothing into a package');
 });
 

@@ -1,8 +1,9 @@
 /**
  * A storage folder as a running service leaves it: a SQLite store whose videos are completed, and
  * their packages in HLS_PATH, made by the real transcoder (in process) from one tiny generated clip
- * — 4 s, 640x360, ultrafast, 2-s segments, a 360/240/180 ladder: three renditions of two segments
- * each in a couple of seconds — and copied to every id, as the maintenance commands find them.
+ * — 4 s, 320x180, ultrafast, 2-s segments, a low rung of 144 lines: two renditions (high at the
+ * source's size, low) of two segments each, in a couple of seconds — and copied to every id, as the
+ * maintenance commands find them.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,12 +14,16 @@ import { ladderFromSettings, type TranscodeOutput } from '../../src/contract.ts'
 import { createSqliteStore } from '../../src/jobs/sqlite-store.ts';
 import type { JobStore } from '../../src/jobs/store.ts';
 import { packageUrls } from '../../src/jobs/urls.ts';
+import type { MaintenanceArgs } from '../../src/roots/maintenance.ts';
 import { packageDir } from '../../src/volume/layout.ts';
 import { RunState, transcode } from '../../transcoder/pipeline.ts';
 import { createProgressSink } from '../../transcoder/progress.ts';
 import { makeClip } from './media.ts';
 
 export const PUBLIC_URL = 'https://videos.example.com';
+
+/** The options of `vcs maintenance` at their defaults, for runMaintenance in process. */
+export const ARGS: MaintenanceArgs = { dryRun: false, deep: false, mark: false, removeOld: false, status: 'completed', rate: '60/h' };
 
 /** Settings of the world, as environment for `vcs` children. */
 export const worldEnv = (storage: string): Record<string, string> => ({
@@ -27,8 +32,7 @@ export const worldEnv = (storage: string): Record<string, string> => ({
   VIDEO_PRESET: 'ultrafast',
   SEGMENT_DURATION: '2',
   KEYFRAME_INTERVAL: '2',
-  MEDIUM_RESOLUTION: '240',
-  LOW_RESOLUTION: '180',
+  LOW_RESOLUTION: '144',
   LOG_LEVEL: 'warn',
 });
 
@@ -51,7 +55,7 @@ export async function publishedWorld(ids: number[]): Promise<PublishedWorld> {
   const env = worldEnv(storage);
   const settings = loadConfig(env);
   const log = pino({ level: 'silent' });
-  const clip = await makeClip(path.join(storage, 'clip.mp4'), { width: 640, height: 360, seconds: 4, audio: 2 });
+  const clip = await makeClip(path.join(storage, 'clip.mp4'), { width: 320, height: 180, seconds: 4, audio: 2 });
   const dir = (id: number) => packageDir(settings.HLS_PATH, id);
   const [first, ...rest] = ids;
   const jobName = `vcs-${first}-1`;
