@@ -47,6 +47,8 @@ export interface MigrateOptions {
   dryRun: boolean;
   log: Logger;
   now: () => number;
+  /** Stops the run between two packages; run again to resume. */
+  signal: AbortSignal;
 }
 
 export interface MigrateReport {
@@ -58,6 +60,8 @@ export interface MigrateReport {
   removed: number[];
   failed: { wp_post_id: number; reason: string }[];
   bytes_copied: number;
+  /** Stopped by the signal before every package was visited. */
+  stopped: boolean;
 }
 
 /** Package folders of a storage root ({wp_post_id}/), in id order. */
@@ -100,8 +104,12 @@ export async function migrateStorage(o: MigrateOptions): Promise<MigrateReport> 
 
   // Packages already removed from the old root are still known from the journal.
   const ids = [...new Set([...(await packageIds(o.from)), ...done.keys()])].sort((a, b) => a - b);
-  const report: MigrateReport = { packages: ids.length, already_done: [], copied: [], switched: [], removed: [], failed: [], bytes_copied: 0 };
+  const report: MigrateReport = { packages: ids.length, already_done: [], copied: [], switched: [], removed: [], failed: [], bytes_copied: 0, stopped: false };
   for (const [i, id] of ids.entries()) {
+    if (o.signal.aborted) {
+      report.stopped = true;
+      break;
+    }
     const steps = stepsToDo(done.get(id) ?? new Set(), o);
     const target = packageDir(o.to, id);
     // A copy the journal knows, since deleted from the target by hand, is copied again.

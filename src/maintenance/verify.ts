@@ -61,6 +61,8 @@ export interface BrokenVideo {
 export interface VerifyReport {
   checked: number;
   broken: BrokenVideo[];
+  /** The check's signal stopped the pass before its end. */
+  stopped: boolean;
 }
 
 export async function verifyVideos(opts: {
@@ -71,10 +73,17 @@ export async function verifyVideos(opts: {
   mark: boolean;
   log: Logger;
 }): Promise<VerifyReport> {
-  const report: VerifyReport = { checked: 0, broken: [] };
+  const report: VerifyReport = { checked: 0, broken: [], stopped: false };
   for (const [i, video] of opts.videos.entries()) {
     const id = video.wp_post_id;
-    const reason = await packageProblem(packageDir(opts.hlsPath, id), opts.check);
+    const reason = opts.check.signal.aborted ? undefined : await packageProblem(packageDir(opts.hlsPath, id), opts.check).catch((err: unknown) => {
+      if (opts.check.signal.aborted) return undefined;
+      throw err;
+    });
+    if (reason === undefined) {
+      report.stopped = true;
+      break;
+    }
     report.checked += 1;
     if (reason === null) {
       opts.log.info({ videoId: id, done: i + 1, of: opts.videos.length }, 'package verified');

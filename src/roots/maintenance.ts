@@ -84,11 +84,14 @@ const realClock: RolloutClock = {
 };
 
 const COMMANDS: Record<MaintenanceCommand, (args: MaintenanceArgs, parts: MaintenanceParts) => Promise<MaintenanceOutcome>> = {
-  async 'rebuild-masters'(args, { settings, store, log }) {
+  async 'rebuild-masters'(args, { settings, store, log, signal }) {
     const videos = await published(store, args.id);
     const rewritten: number[] = [];
     const failed: { wp_post_id: number; reason: string }[] = [];
+    let checked = 0;
     for (const [i, video] of videos.entries()) {
+      if (signal.aborted) break;
+      checked += 1;
       const id = video.wp_post_id;
       try {
         const { changed } = await rebuildMaster(packageDir(settings.HLS_PATH, id), args.dryRun);
@@ -101,8 +104,8 @@ const COMMANDS: Record<MaintenanceCommand, (args: MaintenanceArgs, parts: Mainte
       }
     }
     return {
-      summary: { maintenance: 'rebuild-masters', dry_run: args.dryRun, checked: videos.length, rewritten, unchanged: videos.length - rewritten.length - failed.length, failed },
-      exitCode: failed.length ? 1 : 0,
+      summary: { maintenance: 'rebuild-masters', dry_run: args.dryRun, checked, rewritten, unchanged: checked - rewritten.length - failed.length, failed, stopped: checked < videos.length },
+      exitCode: failed.length || checked < videos.length ? 1 : 0,
     };
   },
 
@@ -112,12 +115,12 @@ const COMMANDS: Record<MaintenanceCommand, (args: MaintenanceArgs, parts: Mainte
     const report = await verifyVideos({ videos, store, hlsPath: settings.HLS_PATH, check, mark: args.mark, log });
     const controllerNotified = report.broken.some((b) => b.marked) ? await pokeService(settings) : false;
     return {
-      summary: { maintenance: 'verify', deep: args.deep, mark: args.mark, checked: report.checked, ok: report.checked - report.broken.length, broken: report.broken, controller_notified: controllerNotified },
-      exitCode: report.broken.length ? 1 : 0,
+      summary: { maintenance: 'verify', deep: args.deep, mark: args.mark, checked: report.checked, ok: report.checked - report.broken.length, broken: report.broken, controller_notified: controllerNotified, stopped: report.stopped },
+      exitCode: report.broken.length || report.stopped ? 1 : 0,
     };
   },
 
-  async 'migrate-storage'(args, { settings, store, log }) {
+  async 'migrate-storage'(args, { settings, store, log, signal }) {
     const from = path.resolve(settings.HLS_PATH);
     const to = path.resolve(args.to ?? '');
     const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
@@ -129,7 +132,7 @@ const COMMANDS: Record<MaintenanceCommand, (args: MaintenanceArgs, parts: Mainte
     }
     const processing = (await store.listProcessing()).map((v) => v.wp_post_id);
     if (processing.length) log.warn({ processing }, 'videos are being encoded: they publish to the old HLS_PATH with the old PUBLIC_URL; pause the worker and run this again after they finish');
-    const report = await migrateStorage({ store, from, to, publicUrl, removeOld: args.removeOld, dryRun: args.dryRun, log, now: Date.now });
+    const report = await migrateStorage({ store, from, to, publicUrl, removeOld: args.removeOld, dryRun: args.dryRun, log, now: Date.now, signal });
     return {
       summary: {
         maintenance: 'migrate-storage',
@@ -140,9 +143,9 @@ const COMMANDS: Record<MaintenanceCommand, (args: MaintenanceArgs, parts: Mainte
         journal: path.join(to, MIGRATION_JOURNAL),
         ...report,
         still_encoding: processing,
-        next: report.failed.length ? 'run the same command again to resume' : `set HLS_PATH=${to}${publicUrl ? ` and PUBLIC_URL=${publicUrl}` : ''}, then restart the service`,
+        next: report.failed.length || report.stopped ? 'run the same command again to resume' : `set HLS_PATH=${to}${publicUrl ? ` and PUBLIC_URL=${publicUrl}` : ''}, then restart the service`,
       },
-      exitCode: report.failed.length ? 1 : 0,
+      exitCode: report.failed.length || report.stopped ? 1 : 0,
     };
   },
 
@@ -168,7 +171,19 @@ const COMMANDS: Record<MaintenanceCommand, (args: MaintenanceArgs, parts: Mainte
     });
     const stopped = !args.dryRun && report.remaining > 0;
     return {
-      summary: { maintenance: 'recompress-all', dry_run: args.dryRun, rollout, journal: journalFile, status: args.status, rate_per_hour: perHour, max_pending: maxPending, ...report, stopped },
+      summary: {
+        maintenance: 'recompress-all',
+        dry_run: args.dryRun,
+        rollout,
+        journal: journalFile,
+        status: args.status,
+        rate_per_hour: perHour,
+        max_pending: maxPending,
+        ...report,
+        // The least time the rest takes at the rate (the queue threshold can only add to it).
+        hours_left_at_rate: Math.ceil(report.remaining / perHour),
+        stopped,
+      },
       exitCode: stopped ? 1 : 0,
     };
   },

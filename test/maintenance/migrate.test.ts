@@ -54,7 +54,7 @@ test('stepsToDo: copy, then switch (with a new URL), then remove (when asked), s
 });
 
 test('interrupted after the first video, then resumed: nothing done twice, every package verified at the new root, the documents switched, old copies removed', async () => {
-  const options = { from: w.hlsPath, to, publicUrl: NEW_URL, removeOld: true, log, now: Date.now };
+  const options = { from: w.hlsPath, to, publicUrl: NEW_URL, removeOld: true, log, now: Date.now, signal: new AbortController().signal };
   const dry = await migrateStorage({ ...options, store: w.store, dryRun: true });
   assert.equal([dry.copied, dry.switched, dry.removed], [[1, 2, 3], [1, 2, 3], [1, 2, 3]]);
   assert.is(await stat(to).then(() => true, () => false), false, 'a dry run creates nothing');
@@ -99,8 +99,10 @@ test('interrupted after the first video, then resumed: nothing done twice, every
     );
   }
 
+  const stopped = await migrateStorage({ ...options, store: w.store, dryRun: false, signal: AbortSignal.abort() });
+  assert.equal([stopped.stopped, stopped.already_done], [true, []], 'Ctrl-C: stops before the next package');
   const again = await migrateStorage({ ...options, store: w.store, dryRun: false });
-  assert.equal([again.already_done, again.copied, again.failed], [[1, 2, 3], [], []], 'a finished migration has nothing left to do');
+  assert.equal([again.already_done, again.copied, again.failed, again.stopped], [[1, 2, 3], [], [], false], 'a finished migration has nothing left to do');
   const other = await migrateStorage({ ...options, publicUrl: 'https://elsewhere.example.com', store: w.store, dryRun: false }).catch((e: Error) => e);
   assert.match((other as Error).message, /belongs to a migration from .* with --public-url https:\/\/cdn2\.example\.com/);
 });

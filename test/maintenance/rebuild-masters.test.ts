@@ -53,7 +53,7 @@ test('vcs maintenance rebuild-masters: repairs a damaged master and a missing on
   const run = await runVcs(['maintenance', 'rebuild-masters'], w.env);
   assert.is(run.code, 1, run.stderr);
   const summary = JSON.parse(run.stdout);
-  assert.equal(summary, { maintenance: 'rebuild-masters', dry_run: false, checked: 4, rewritten: [2, 3], unchanged: 1, failed: [{ wp_post_id: 4, reason: 'low/segment001.ts is missing' }] });
+  assert.equal(summary, { maintenance: 'rebuild-masters', dry_run: false, checked: 4, rewritten: [2, 3], unchanged: 1, failed: [{ wp_post_id: 4, reason: 'low/segment001.ts is missing' }], stopped: false });
   for (const id of [1, 2, 3]) assert.is(await master(id), written, `master of ${id}`);
   assert.is(await master(4), damaged4, 'a package that cannot be measured keeps its master');
   for (const id of [1, 2, 3, 4]) assert.equal((await readdir(w.dir(id))).filter((n) => n.startsWith('.')), [], 'no temporary file left');
