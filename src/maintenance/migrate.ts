@@ -6,7 +6,7 @@
  * a journal in the target (docs/adr/0021), so a run that is interrupted starts again where it
  * stopped and never repeats a finished step.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RENDITION_NAMES } from '../contract.ts';
 import { vcsError } from '../errors.ts';
@@ -143,14 +143,18 @@ const STEPS: { [S in Step]: StepRun } = {
       return;
     }
     const staging = path.join(o.to, `${STAGING_PREFIX}${id}`);
+    // Where a copy already in place (its journal line lost to a kill) goes while it is replaced.
+    const retired = `${staging}.retired`;
     try {
       const copy = await copyVerified(source, staging);
-      await publishPackage(staging, packageDir(o.to, id), o.to);
+      await mkdir(retired, { recursive: true });
+      await publishPackage(staging, packageDir(o.to, id), retired);
       await record({ event: 'copied', at: at(), wp_post_id: id, ...copy });
       report.copied.push(id);
       report.bytes_copied += copy.bytes;
     } finally {
       await rm(staging, { recursive: true, force: true });
+      await rm(retired, { recursive: true, force: true });
     }
   },
 

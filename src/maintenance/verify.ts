@@ -76,11 +76,13 @@ export async function verifyVideos(opts: {
   const report: VerifyReport = { checked: 0, broken: [], stopped: false };
   for (const [i, video] of opts.videos.entries()) {
     const id = video.wp_post_id;
-    const reason = opts.check.signal.aborted ? undefined : await packageProblem(packageDir(opts.hlsPath, id), opts.check).catch((err: unknown) => {
-      if (opts.check.signal.aborted) return undefined;
-      throw err;
-    });
-    if (reason === undefined) {
+    let reason: string | null = null;
+    try {
+      if (!opts.check.signal.aborted) reason = await packageProblem(packageDir(opts.hlsPath, id), opts.check);
+    } catch (err) {
+      if (!opts.check.signal.aborted) throw err;
+    }
+    if (opts.check.signal.aborted) {
       report.stopped = true;
       break;
     }

@@ -54,6 +54,7 @@ const badRequest = (message: string) => vcsError('VCS_ERR_BAD_REQUEST', message)
 /** Published videos: every completed one, or the one `id` names (which must be completed). */
 async function published(store: JobStore, id: number | undefined): Promise<VideoJob[]> {
   if (id === undefined) return videosWithStatus(store, 'completed');
+  if (!Number.isSafeInteger(id) || id < 1) throw badRequest(`--id must be a positive integer, got ${id}`);
   const video = await store.get(id);
   if (!video) throw badRequest(`no video with wp_post_id ${id}`);
   if (video.compression_status !== 'completed') throw badRequest(`video ${id} is ${video.compression_status}: only completed videos have a published package`);

@@ -4,7 +4,7 @@
  * folder and a torn journal line) is resumed, repeats no finished step, and ends with every
  * package copied byte for byte, every document on the new URLs and the old copies removed.
  */
-import { appendFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { suite } from 'uvu';
@@ -71,8 +71,11 @@ test('interrupted after the first video, then resumed: nothing done twice, every
   assert.is((await w.store.get(2))!.master_playlist_url, `${PUBLIC_URL}/storage/hls/2/master.m3u8`, 'not switched');
   assert.ok(await stat(w.dir(2)).then(() => true), 'an unswitched package keeps its old copy');
 
-  // A crash in the middle of copying 3 again would leave its staging folder and a torn line.
+  // A kill between moving 3's copy into place and its journal line; then one in the middle of
+  // copying 3 again, leaving a staging folder and a torn line.
   const copiedInode = (await stat(path.join(to, '2', 'high/segment000.ts'))).ino;
+  const lines = (await readFile(path.join(to, MIGRATION_JOURNAL), 'utf8')).split('\n');
+  await writeFile(path.join(to, MIGRATION_JOURNAL), lines.filter((l) => !(l.includes('"copied"') && l.includes('"wp_post_id":3'))).join('\n'));
   await mkdir(path.join(to, '.vcs-work-migrate-3', 'high'), { recursive: true });
   await writeFile(path.join(to, '.vcs-work-migrate-3', 'high', 'segment000.ts'), 'partial');
   await appendFile(path.join(to, MIGRATION_JOURNAL), '{"event":"copied","wp_po');
@@ -80,14 +83,14 @@ test('interrupted after the first video, then resumed: nothing done twice, every
   const run = await runVcs(['maintenance', 'migrate-storage', '--to', to, '--public-url', NEW_URL, '--remove-old'], w.env);
   assert.is(run.code, 0, run.stderr);
   const summary = JSON.parse(run.stdout);
-  assert.equal([summary.already_done, summary.copied, summary.switched, summary.removed, summary.failed], [[1], [], [2, 3], [2, 3], []]);
+  assert.equal([summary.already_done, summary.copied, summary.switched, summary.removed, summary.failed], [[1], [3], [2, 3], [2, 3], []]);
   assert.is(summary.next, `set HLS_PATH=${to} and PUBLIC_URL=${NEW_URL}, then restart the service`);
   assert.is((await stat(path.join(to, '2', 'high/segment000.ts'))).ino, copiedInode, 'the verified copy of 2 was not made again');
 
   const entries = await journal();
-  assert.equal(entries.filter((e) => e.event === 'copied').map((e) => 'wp_post_id' in e && e.wp_post_id), [1, 2, 3], 'each package copied once');
+  assert.equal(entries.filter((e) => e.event === 'copied').map((e) => 'wp_post_id' in e && e.wp_post_id), [1, 2, 3], 'each package recorded as copied once');
   assert.equal(await readdir(w.hlsPath), [], 'the old copies are removed');
-  assert.equal((await readdir(to)).sort(), [MIGRATION_JOURNAL, '1', '2', '3'], 'no staging folder left');
+  assert.equal((await readdir(to)).sort(), [MIGRATION_JOURNAL, '1', '2', '3'], 'no staging or retired folder left');
   for (const id of [1, 2, 3]) {
     assert.equal(await treeDigests(path.join(to, String(id))), digests, `package ${id} byte for byte`);
     assert.is(await packageProblem(path.join(to, String(id)), { ffmpeg: 'ffmpeg', ffprobe: 'ffprobe', deep: false, signal: new AbortController().signal }), null);
