@@ -9,6 +9,9 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { VideoJob } from '../jobs/model.ts';
+import type { Logger } from '../log.ts';
+import { packageDir } from '../volume/layout.ts';
 import { renderPackageMaster } from '../../transcoder/playlist.ts';
 import { checkMaster } from '../../transcoder/self-check.ts';
 import { measurePackage, readManifest } from './package.ts';
@@ -31,4 +34,35 @@ export async function rebuildMaster(dir: string, dryRun: boolean): Promise<{ cha
   }
   await checkMaster(dir, measured);
   return { changed: true };
+}
+
+export interface RebuildReport {
+  checked: number;
+  rewritten: number[];
+  /** Packages that cannot be measured (a segment or playlist missing, no manifest): their masters are left as they are. */
+  failed: { wp_post_id: number; reason: string }[];
+  /** Stopped by the signal before every video was visited. */
+  stopped: boolean;
+}
+
+export async function rebuildMasters(o: { videos: VideoJob[]; hlsPath: string; dryRun: boolean; signal: AbortSignal; log: Logger }): Promise<RebuildReport> {
+  const report: RebuildReport = { checked: 0, rewritten: [], failed: [], stopped: false };
+  for (const [i, video] of o.videos.entries()) {
+    if (o.signal.aborted) {
+      report.stopped = true;
+      break;
+    }
+    report.checked += 1;
+    const id = video.wp_post_id;
+    try {
+      const { changed } = await rebuildMaster(packageDir(o.hlsPath, id), o.dryRun);
+      if (changed) report.rewritten.push(id);
+      o.log.info({ videoId: id, changed, dryRun: o.dryRun, done: i + 1, of: o.videos.length }, 'master playlist rebuilt');
+    } catch (err) {
+      const reason = (err as Error).message.replace(/^self-check: /, '');
+      report.failed.push({ wp_post_id: id, reason });
+      o.log.warn({ videoId: id, reason, done: i + 1, of: o.videos.length }, 'master playlist not rebuilt');
+    }
+  }
+  return report;
 }

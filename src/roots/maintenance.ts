@@ -13,11 +13,10 @@ import type { VideoJob } from '../jobs/model.ts';
 import type { JobStore } from '../jobs/store.ts';
 import type { Logger } from '../log.ts';
 import { MIGRATION_JOURNAL, migrateStorage } from '../maintenance/migrate.ts';
-import { rebuildMaster } from '../maintenance/rebuild-masters.ts';
+import { rebuildMasters } from '../maintenance/rebuild-masters.ts';
 import { recompressAll, type RolloutClock } from '../maintenance/recompress.ts';
 import { verifyVideos } from '../maintenance/verify.ts';
 import { videosWithStatus } from '../maintenance/videos.ts';
-import { packageDir } from '../volume/layout.ts';
 import { pokeService } from './enqueue.ts';
 
 export interface MaintenanceArgs {
@@ -87,26 +86,10 @@ const realClock: RolloutClock = {
 const COMMANDS: Record<MaintenanceCommand, (args: MaintenanceArgs, parts: MaintenanceParts) => Promise<MaintenanceOutcome>> = {
   async 'rebuild-masters'(args, { settings, store, log, signal }) {
     const videos = await published(store, args.id);
-    const rewritten: number[] = [];
-    const failed: { wp_post_id: number; reason: string }[] = [];
-    let checked = 0;
-    for (const [i, video] of videos.entries()) {
-      if (signal.aborted) break;
-      checked += 1;
-      const id = video.wp_post_id;
-      try {
-        const { changed } = await rebuildMaster(packageDir(settings.HLS_PATH, id), args.dryRun);
-        if (changed) rewritten.push(id);
-        log.info({ videoId: id, changed, dryRun: args.dryRun, done: i + 1, of: videos.length }, 'master playlist rebuilt');
-      } catch (err) {
-        const reason = (err as Error).message.replace(/^self-check: /, '');
-        failed.push({ wp_post_id: id, reason });
-        log.warn({ videoId: id, reason }, 'master playlist not rebuilt');
-      }
-    }
+    const { checked, rewritten, failed, stopped } = await rebuildMasters({ videos, hlsPath: settings.HLS_PATH, dryRun: args.dryRun, signal, log });
     return {
-      summary: { maintenance: 'rebuild-masters', dry_run: args.dryRun, checked, rewritten, unchanged: checked - rewritten.length - failed.length, failed, stopped: checked < videos.length },
-      exitCode: failed.length || checked < videos.length ? 1 : 0,
+      summary: { maintenance: 'rebuild-masters', dry_run: args.dryRun, checked, rewritten, unchanged: checked - rewritten.length - failed.length, failed, stopped },
+      exitCode: failed.length || stopped ? 1 : 0,
     };
   },
 
