@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import type { TranscodeCommand } from '../transcoder/main.ts';
+import type { MaintenanceArgs, MaintenanceCommand } from './roots/maintenance.ts';
 import { ConfigError, loadConfig, printableSettings, readEnvironment, type Env, type Settings } from './config.ts';
 import { JOB_ENV } from './contract.ts';
 import { appendingFile, createLogger, type Logger } from './log.ts';
@@ -162,6 +163,72 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
         .command('old', 'Delete completed videos older than DELETE_OLD_VIDEOS_AFTER days, except those watched within KEEP_WATCHED_VIDEOS_DAYS (files removed, documents marked deleted)', dryRun, cleanup('old'))
         .command('stuck', 'List runs past PROCESSING_TIMEOUT and ask the controller to fail them now', dryRun, cleanup('stuck'))
         .demandCommand(1, 'Name a subcommand: temp, old or stuck');
+    })
+    .command('maintenance', 'Passes over the published packages: JSON summary on stdout, progress on stderr; exit 0 all well, 1 problems found, 2 usage error', (y) => {
+      const maintenance = (what: MaintenanceCommand) => async (args: Partial<MaintenanceArgs>) => {
+        const settings = settingsOrExit(env);
+        const { openStore } = await import('./roots/wiring.ts');
+        const { runMaintenance } = await import('./roots/maintenance.ts');
+        const log = createLogger(settings, { destination: 2 });
+        // Ctrl-C or SIGTERM stops between two videos; the journals let the next run resume.
+        const stop = new AbortController();
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+        const store = await openStore(settings);
+        try {
+          const { summary, exitCode } = await runMaintenance(what, { dryRun: false, deep: false, mark: false, removeOld: false, status: 'completed', rate: '60/h', ...args }, { settings, store, log, signal: stop.signal });
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          process.exitCode = exitCode;
+        } catch (err) {
+          process.stderr.write(`vcs maintenance ${what}: ${(err as Error).message}\n`);
+          process.exitCode = (err as { code?: string }).code === 'VCS_ERR_BAD_REQUEST' ? 2 : 1;
+        } finally {
+          await store.close();
+          log.flush();
+        }
+      };
+      const id = { type: 'number', describe: 'only this video (wp_post_id)' } as const;
+      const dryRun = { type: 'boolean', default: false, describe: 'print what would be done, change nothing' } as const;
+      return y
+        .command('rebuild-masters', 'Rewrite each published master.m3u8 from its package on disk (measured bit rates, codecs), without re-encoding', { id, 'dry-run': dryRun }, maintenance('rebuild-masters'))
+        .command(
+          'verify',
+          'Check every published package (playlists, segments, keyframes, coverage); name the broken ones',
+          {
+            id,
+            deep: { type: 'boolean', default: false, describe: 'also decode every segment with FFmpeg' },
+            mark: { type: 'boolean', default: false, describe: 'queue broken videos for re-compression' },
+          },
+          maintenance('verify'),
+        )
+        .command(
+          'migrate-storage',
+          'Copy every package to a new storage root (checksummed), switch the URLs after each one verified; resumable (a journal in the target)',
+          {
+            to: { type: 'string', demandOption: true, describe: 'the new storage root for packages (the next HLS_PATH)' },
+            'public-url': { type: 'string', describe: 'the new URL base (as PUBLIC_URL); the documents switch to it package by package' },
+            'remove-old': { type: 'boolean', default: false, describe: 'remove each old copy once its document points at the new one (needs --public-url)' },
+            'dry-run': dryRun,
+          },
+          maintenance('migrate-storage'),
+        )
+        .command(
+          'recompress-all',
+          'Queue videos again at a bounded rate, only while the queue is short (a new ladder rolls out without starving uploads); resumable',
+          {
+            status: { choices: ['completed', 'failed'] as const, default: 'completed' as const, describe: 'which videos to queue again' },
+            rate: { type: 'string', default: '60/h', describe: 'at most this many videos queued in any hour' },
+            'max-pending': { type: 'number', describe: 'queue only while fewer videos than this are pending (default: MAX_CONCURRENT_JOBS)' },
+            rollout: { type: 'string', describe: 'name of the rollout whose journal says what is done (default: from the ladder settings)' },
+            'dry-run': dryRun,
+          },
+          maintenance('recompress-all'),
+        )
+        .demandCommand(1, 'Name a subcommand: rebuild-masters, verify, migrate-storage or recompress-all')
+        .fail((message, err) => {
+          if (err) throw err;
+          process.stderr.write(`vcs maintenance: ${message} (see vcs maintenance --help)\n`);
+          process.exit(2);
+        });
     })
     .command(
       'config',

@@ -17,6 +17,7 @@ const PARTS: { part: string; layer: number; files: RegExp }[] = [
   { part: 'roots', layer: 4, files: /^src\/roots\// },
   { part: 'gateway', layer: 3, files: /^src\/gateway\// },
   { part: 'controller', layer: 3, files: /^src\/controller\// },
+  { part: 'maintenance', layer: 3, files: /^src\/maintenance\// },
   { part: 'http', layer: 2, files: /^src\/http\// },
   { part: 'metrics', layer: 2, files: /^src\/metrics\// },
   { part: 'transcoder', layer: 1, files: /^transcoder\// },
@@ -36,6 +37,7 @@ const SAME_LAYER: Record<string, string[]> = {
   metrics: [],
   gateway: [],
   controller: [],
+  maintenance: [],
 };
 
 const partOf = (file: string) => PARTS.find((p) => p.files.test(file));

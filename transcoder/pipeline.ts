@@ -18,7 +18,7 @@ import { interpretProbe, probeArgs, probeFailure, type SourceInfo } from './prob
 import { describeFailure, progressSeconds, runProcess, stderrSummary, throwIfKilled } from './process.ts';
 import type { ProgressSink } from './progress.ts';
 import { publishPackage } from './publish.ts';
-import { renderMasterPlaylist } from './playlist.ts';
+import { renderPackageMaster } from './playlist.ts';
 import { checkMaster, measureRendition, selfCheck } from './self-check.ts';
 import { checkLocalFile, fetchSource, parseSource, redact, type FetchOptions } from './source.ts';
 
@@ -103,10 +103,7 @@ export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunSta
     for (const r of plan.renditions) measured.push(await measureRendition(staging, r, plan));
     await selfCheck({ dir: staging, renditions: measured, sourceSeconds: source.durationSeconds, ffprobe: deps.ffprobe, signal });
     const renditions = measured.map((m) => m.result);
-    await writeFile(
-      path.join(staging, 'master.m3u8'),
-      renderMasterPlaylist(renditions.map((r) => ({ uri: `${r.name}/playlist.m3u8`, ...r }))),
-    );
+    await writeFile(path.join(staging, 'master.m3u8'), renderPackageMaster(renditions));
     await checkMaster(staging, measured);
     const output: TranscodeOutput = {
       renditions,

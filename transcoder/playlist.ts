@@ -97,6 +97,11 @@ export function renderMasterPlaylist(variants: VariantEntry[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A package's master playlist: each measured rendition in its own folder, `{name}/playlist.m3u8`. */
+export function renderPackageMaster(renditions: readonly (Omit<VariantEntry, 'uri'> & { name: string })[]): string {
+  return renderMasterPlaylist(renditions.map((r) => ({ uri: `${r.name}/playlist.m3u8`, ...r })));
+}
+
 /** Parses a master playlist and returns its variant URIs (used by the self-check). */
 export function parseMasterPlaylist(text: string): { uri: string; bandwidth: number; codecs: string | undefined }[] {
   const parsed = HLS.parse(text);

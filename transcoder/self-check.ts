@@ -13,8 +13,11 @@ import type { EncodePlan, PlannedRendition } from './ladder.ts';
 import { averageBitrate, parseMasterPlaylist, parseMediaPlaylist, peakBitrate, type MediaPlaylistInfo } from './playlist.ts';
 import { runProcess, throwIfKilled } from './process.ts';
 
+/** What measuring a rendition needs of its plan: a published package's manifest.json has it too. */
+export type RenditionShape = Pick<PlannedRendition, 'name' | 'width' | 'height'>;
+
 export interface MeasuredRendition {
-  planned: PlannedRendition;
+  planned: RenditionShape;
   playlist: MediaPlaylistInfo;
   result: RenditionResult;
 }
@@ -39,7 +42,7 @@ async function readHead(file: string, bytes: number): Promise<Buffer> {
 const fail = (message: string) => vcsError('VCS_ERR_SELF_CHECK_FAILED', `self-check: ${message}`);
 
 /** Reads one rendition's playlist and segments: sizes, bit rates and codecs from the files. */
-export async function measureRendition(dir: string, planned: PlannedRendition, plan: EncodePlan): Promise<MeasuredRendition> {
+export async function measureRendition(dir: string, planned: RenditionShape, plan: Pick<EncodePlan, 'hasAudio' | 'frameRate'>): Promise<MeasuredRendition> {
   const folder = path.join(dir, planned.name);
   let playlist: MediaPlaylistInfo;
   try {
@@ -138,7 +141,7 @@ async function firstVideoFrame(ffprobe: string, file: string, signal: AbortSigna
 }
 
 /** Runs `fn` over `items` with at most `limit` at once (ffprobe runs are short and I/O bound). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -206,4 +209,29 @@ export async function checkMaster(dir: string, renditions: MeasuredRendition[]):
   }
   const expected = renditions.map((r) => `${r.planned.name}/playlist.m3u8`);
   if (variants.map((v) => v.uri).join() !== expected.join()) throw fail(`master.m3u8 lists ${variants.map((v) => v.uri).join(', ')}`);
+}
+
+/**
+ * FFmpeg decoding one of our own segments to nothing: every packet of every stream, errors only.
+ * As in the probe, the demuxer is named and only the file protocol may be opened.
+ */
+export function segmentDecodeArgs(file: string): string[] {
+  return ['-nostdin', '-v', 'error', '-protocol_whitelist', 'file', '-f', 'mpegts', '-format_whitelist', 'mpegts', '-i', `file:${file}`, '-map', '0', '-f', 'null', '-'];
+}
+
+/**
+ * The deep check (`vcs maintenance verify --deep`): every segment of every rendition decodes without
+ * a single complaint. A segment damaged after its first frame passes the sampled keyframe check
+ * and the sizes; only decoding it finds the damage. Throws on the first segment that does not decode.
+ */
+export async function decodeCheck({ dir, renditions, ffmpeg, signal }: { dir: string; renditions: MeasuredRendition[]; ffmpeg: string; signal: AbortSignal }): Promise<void> {
+  const segments = renditions.flatMap((r) => r.playlist.segments.map((s) => `${r.planned.name}/${s.uri}`));
+  const complaints = await mapLimit(segments, 4, async (where) => {
+    const res = await runProcess(ffmpeg, segmentDecodeArgs(path.join(dir, where)), { signal });
+    throwIfKilled(ffmpeg, res);
+    if (res.code === 0 && res.stderr.trim() === '') return null;
+    return `${where} does not decode cleanly: ${res.stderr.trim().split('\n')[0]?.slice(0, 200) || `exit ${res.code}`}`;
+  });
+  const first = complaints.find((c) => c !== null);
+  if (first) throw fail(first);
 }
