@@ -17,7 +17,7 @@ import { rebuildMasters } from '../maintenance/rebuild-masters.ts';
 import { recompressAll, type RolloutClock } from '../maintenance/recompress.ts';
 import { verifyVideos } from '../maintenance/verify.ts';
 import { videosWithStatus } from '../maintenance/videos.ts';
-import { pokeService } from './enqueue.ts';
+import { pokeService } from './poke.ts';
 
 export interface MaintenanceArgs {
   id?: number;
