@@ -137,8 +137,8 @@ export interface LoggingOptions {
   program: Process;
   /** `child`: JSON only, no files (the parent routes the lines). Defaults to `main`. */
   role?: 'main' | 'child';
-  /** 1 (stdout, the default) or 2 (a transcoder: stdout carries its result). */
-  fd?: 1 | 2;
+  /** 1 (stdout, the default), 2 (a transcoder: stdout carries its result), or a test's file. */
+  fd?: number;
   /** Whether `fd` is a terminal; defaults to asking it. */
   isTTY?: boolean;
   name?: string;
@@ -155,7 +155,7 @@ export async function createLogging(
   const fd = opts.fd ?? 1;
   const out = quiet(pino.destination({ fd, sync: false }));
   const child = opts.role === 'child';
-  const isTTY = opts.isTTY ?? (fd === 1 ? process.stdout.isTTY : process.stderr.isTTY) === true;
+  const isTTY = opts.isTTY ?? (fd === 1 ? process.stdout.isTTY : fd === 2 ? process.stderr.isTTY : false) === true;
   const reporter = await (await import('./log/sentry.ts')).startErrorReporter(settings as Settings, opts.program);
   const useFiles = !child && settings.ENABLE_LOGGING && settings.LOG_DIR !== undefined;
   const files: LogFiles | undefined = useFiles ? (await import('./log/files.ts')).openLogFiles(settings.LOG_DIR!, opts.rotation) : undefined;
@@ -175,8 +175,7 @@ export async function createLogging(
     } catch {
       parsed = { level: 40, time: new Date().toISOString(), name: origin, msg: line.trimEnd() };
     }
-    // Access lines are LOG_DIR's only: one per request would drown the service's own lines.
-    if (!(files && parsed.channel === 'access')) out.write(toStdout ? toStdout(parsed) : line);
+    out.write(toStdout ? toStdout(parsed) : line);
     if (files) for (const file of route!(parsed)) files.write(file, toFile ? toFile(parsed) : line);
     if (own && reporter && Number(parsed.level) >= ERROR_LEVEL) reporter.logged(parsed);
   };

@@ -295,7 +295,7 @@ export const SETTINGS = {
       default: undefined,
       parse: (raw, env) => (raw.trim() === '' ? undefined : absoluteOrRelativePath(raw, env)),
       usedBy: ['serve', 'controller', 'gateway'],
-      description: 'Also write worker.log, compression.log, error.log, access.log (one line per HTTP request) and audit.log here, rotated daily (audit.log weekly) and gzipped, kept 30 days (audit 12 weeks); one process per folder. Unset: stdout only',
+      description: 'Also write worker.log, compression.log, error.log, access.log and audit.log here, rotated daily (audit.log weekly) and gzipped, kept 30 days (audit 12 weeks); one process per folder. Unset: stdout only',
     }),
     WEBHOOK_URLS: s({
       default: '',

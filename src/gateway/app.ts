@@ -12,7 +12,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
-import { accessLog } from '../http/access-log.ts';
 import { errorHandler } from '../http/error-handler.ts';
 import { HLS_ROUTE } from '../jobs/urls.ts';
 import type { Logger } from '../log.ts';
@@ -34,8 +33,6 @@ export interface AppDeps {
   httpMetrics?: Middleware;
   /** The admin dashboard under limits.adminPath (ADMIN_ENABLED); absent: nothing is served there. */
   admin?: AdminDeps;
-  /** One `access` line per request (LOG_DIR's access.log). */
-  accessLog?: boolean;
 }
 
 /** Only the paths under `prefix` (exactly as spelt) go through `mw`. */
@@ -66,8 +63,6 @@ export function createApp(deps: AppDeps): Koa {
   const api = apiRouter(deps.api);
   const health = healthRouter(deps.health);
 
-  // Outermost: it sees the status the error handler chose.
-  if (deps.accessLog) app.use(accessLog(log));
   app.use(errorHandler(log));
   if (deps.httpMetrics) app.use(deps.httpMetrics);
   // HLS files first: the hottest path skips the body parser and the routers.

@@ -20,7 +20,7 @@ export const ROTATION: Record<LogFile, { interval: string; maxFiles: number }> =
   compression: { interval: '1d', maxFiles: 30 },
   // Every line at error or fatal, whatever logged it, with its stack.
   error: { interval: '1d', maxFiles: 30 },
-  // One line per request to the public port: method, path (never the query), status, time, client.
+  // One line per HTTP request (src/http/error-handler.ts): method, path (never the query), status, time, client.
   access: { interval: '1d', maxFiles: 30 },
   // Admin actions from the dashboard; weekly, kept 12 weeks.
   audit: { interval: '7d', maxFiles: 12 },

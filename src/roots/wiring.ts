@@ -211,7 +211,6 @@ export function publicApp(settings: Settings, deps: { store: JobStore; log: Logg
   return createApp({
     admin,
     log,
-    accessLog: settings.LOG_DIR !== undefined,
     proxy: { trust: settings.TRUST_PROXY, hops: settings.TRUSTED_PROXY_HOPS },
     health: deps.health,
     hls: hlsFiles({ root: settings.HLS_PATH, allowedReferers: settings.ALLOWED_REFERERS }),
