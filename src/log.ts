@@ -167,13 +167,15 @@ export async function createLogging(
 
   /** One line, own or a child's, to stdout and the files; own errors to Sentry. */
   const deliver = (text: string, own: boolean, origin = 'vcs') => {
-    const line = text.endsWith('\n') ? text : `${text}\n`;
-    if (!toStdout && !files && !(own && reporter)) return void out.write(line);
+    let line = text.endsWith('\n') ? text : `${text}\n`;
+    if (!toStdout && !files && !(own && reporter) && line.startsWith('{')) return void out.write(line);
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(line) as Record<string, unknown>;
     } catch {
+      // A child's line that is not ours (a crash trace): kept, as a warning of that child.
       parsed = { level: 40, time: new Date().toISOString(), name: origin, msg: line.trimEnd() };
+      line = `${JSON.stringify(parsed)}\n`;
     }
     out.write(toStdout ? toStdout(parsed) : line);
     if (files) for (const file of route!(parsed)) files.write(file, toFile ? toFile(parsed) : line);

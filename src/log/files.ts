@@ -42,14 +42,15 @@ export function routeLine(line: { level?: unknown; name?: unknown; channel?: unk
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** rotating-file-stream's name generator: `name.log` while written, `name-YYYYMMDD[-n].log` once rotated (gzip adds .gz). */
+/** rotating-file-stream's name generator: `name.log` while written, `name-YYYYMMDD[-n].log.gz` once rotated and gzipped. */
 export const rotatedName =
   (file: LogFile) =>
   (time: number | Date | null, index?: number): string => {
     if (!time) return `${file}.log`;
     const d = new Date(time);
     const day = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}`;
-    return `${file}-${day}${index && index > 1 ? `-${index}` : ''}.log`;
+    // With a generator, rotating-file-stream compresses into exactly this name (it adds no .gz).
+    return `${file}-${day}${index && index > 1 ? `-${index}` : ''}.log.gz`;
   };
 
 export interface LogFiles {
@@ -67,9 +68,11 @@ export interface LogFiles {
 export function openLogFiles(dir: string, override: Partial<Pick<Options, 'size' | 'interval' | 'maxFiles'>> = {}): LogFiles {
   const streams = Object.fromEntries(
     LOG_FILES.map((file) => {
+      // An override of `undefined` drops the setting (rotating-file-stream refuses undefined values).
+      const rotation = Object.fromEntries(Object.entries({ ...ROTATION[file], ...override }).filter(([, v]) => v !== undefined));
       const stream = createStream(rotatedName(file), {
         path: dir,
-        ...ROTATION[file],
+        ...rotation,
         // Periods start at local midnight, and the rotated file is named for that day; a week runs
         // from the midnight the process started. At a start, a file last written in an earlier
         // period is rotated first, so a restart never mixes days (a weekly file restarts then too).
@@ -77,7 +80,6 @@ export function openLogFiles(dir: string, override: Partial<Pick<Options, 'size'
         initialRotation: true,
         compress: 'gzip',
         history: `.${file}.log.history`,
-        ...override,
       });
       // A full disk or a removed folder must not stop the service; the lines still reach stdout.
       stream.on('error', () => undefined);
