@@ -156,7 +156,7 @@ export async function createLogging(
   const out = quiet(pino.destination({ fd, sync: false }));
   const child = opts.role === 'child';
   const isTTY = opts.isTTY ?? (fd === 1 ? process.stdout.isTTY : fd === 2 ? process.stderr.isTTY : false) === true;
-  const reporter = await (await import('./log/sentry.ts')).startErrorReporter(settings as Settings, opts.program);
+  const reporter = settings.SENTRY_DSN ? await (await import('./log/sentry.ts')).startErrorReporter(settings as Settings, opts.program) : undefined;
   const useFiles = !child && settings.ENABLE_LOGGING && settings.LOG_DIR !== undefined;
   const files: LogFiles | undefined = useFiles ? (await import('./log/files.ts')).openLogFiles(settings.LOG_DIR!, opts.rotation) : undefined;
   const pretty = !child && stdoutFormat(settings.LOG_FORMAT, isTTY) === 'pretty';
