@@ -153,7 +153,8 @@ export async function createLogging(
   opts: LoggingOptions,
 ): Promise<Logging> {
   const fd = opts.fd ?? 1;
-  const out = quiet(pino.destination({ fd, sync: false }));
+  // stdout buffered, as before; stderr (a transcoder) synchronous, so a crash loses no line.
+  const out = quiet(pino.destination({ fd, sync: fd !== 1 }));
   const child = opts.role === 'child';
   const isTTY = opts.isTTY ?? (fd === 1 ? process.stdout.isTTY : fd === 2 ? process.stderr.isTTY : false) === true;
   const reporter = settings.SENTRY_DSN ? await (await import('./log/sentry.ts')).startErrorReporter(settings as Settings, opts.program) : undefined;

@@ -94,7 +94,7 @@ test('with LOG_DIR, the workers log to the primary, which alone writes the files
   child.stdout!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
-    await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 2, 20_000, 'two workers');
+    await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 2, 30_000, 'two workers');
     for (let i = 0; i < 10; i++) assert.is((await fetch(`http://127.0.0.1:${port}/storage/hls/none/master.m3u8`)).status, 404);
   } finally {
     child.kill('SIGTERM');
