@@ -7,7 +7,7 @@ import type { TranscodeCommand } from '../transcoder/main.ts';
 import type { MaintenanceArgs, MaintenanceCommand } from './roots/maintenance.ts';
 import { ConfigError, loadConfig, printableSettings, readEnvironment, type Env, type Settings } from './config.ts';
 import { JOB_ENV } from './contract.ts';
-import { appendingFile, createLogger, type Logger } from './log.ts';
+import { appendingFile, createLogger, createLogging, type Logger, type Logging } from './log.ts';
 import { serviceCommands } from './roots/service-commands.ts';
 
 function settingsOrExit(env: Env): Settings {
@@ -26,13 +26,14 @@ function settingsOrExit(env: Env): Settings {
  * A long-running command: starts it, or logs why it could not start (exit 1); on SIGTERM/SIGINT
  * closes it once and exits 0; the logs are flushed before every exit.
  */
-async function runDaemon(log: Logger, what: string, start: () => Promise<{ close(): Promise<void> }>, stopping?: string): Promise<void> {
+async function runDaemon(logging: Logging, what: string, start: () => Promise<{ close(): Promise<void> }>, stopping?: string): Promise<void> {
+  const { log } = logging;
   let running: { close(): Promise<void> };
   try {
     running = await start();
   } catch (err) {
     log.fatal({ err: (err as Error).message }, `${what} could not start`);
-    log.flush();
+    await logging.close();
     if (err instanceof ConfigError) {
       process.stderr.write(`vcs: ${err.message}\n`);
       process.exit(78); // EX_CONFIG, as for a bad setting
@@ -46,9 +47,9 @@ async function runDaemon(log: Logger, what: string, start: () => Promise<{ close
     if (closing) return;
     closing = true;
     log.info({ signal }, stopping ?? 'shutting down');
-    void running.close().then(() => {
+    void running.close().then(async () => {
       log.info('stopped');
-      log.flush();
+      await logging.close();
       process.exit(0);
     });
   };
@@ -63,9 +64,10 @@ async function transcodeCommand(cmd: TranscodeCommand, env: Env): Promise<void> 
   // Logs on stderr, the result JSON alone on stdout, so scripts can pipe it; a run started by a
   // controller also keeps them in its own file on the volume (the dashboard shows it).
   const logPath = env[JOB_ENV.logPath];
-  const log = createLogger(settings, { name: 'transcoder', destination: 2, ...(logPath ? { copyTo: appendingFile(logPath) } : {}) });
+  const logging = await createLogging(settings, { program: 'transcoder', role: 'child', fd: 2, name: 'transcoder', ...(logPath ? { copyTo: appendingFile(logPath) } : {}) });
   process.stdout.on('error', () => undefined); // a closed reader must not stop the cleanup
-  process.exitCode = await runTranscoder(cmd, settings, env, log, (text) => process.stdout.write(text));
+  process.exitCode = await runTranscoder(cmd, settings, env, logging.log, (text) => process.stdout.write(text));
+  await logging.close();
 }
 
 /** The commands, on a yargs instance made by `yargs` (the package's default export). */
@@ -97,30 +99,32 @@ export function buildCli(yargs: (argv: string[]) => Argv, argv: string[], env: E
     )
     .command('serve', 'Run the whole service in one process: controller, local runner, API, health, HLS files; metrics on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);
-      const log = createLogger(settings);
+      const logging = await createLogging(settings, { program: 'serve' });
       const { startService } = await import('./roots/serve.ts');
-      await runDaemon(log, 'service', () => startService(settings, env, log), 'shutting down: no new work; running encodes are stopped and will be run again at the next start');
+      await runDaemon(logging, 'service', () => startService(settings, env, logging.log, logging), 'shutting down: no new work; running encodes are stopped and will be run again at the next start');
     })
     .command('gateway', 'Run the HTTP side alone: API, health, HLS files; metrics on INTERNAL_PORT (the controller runs elsewhere)', {}, async () => {
       const settings = settingsOrExit(env);
-      const log = createLogger(settings);
       const { workerCount, isClusterPrimary } = await import('./gateway/workers.ts');
       const { startGateway, startGatewayPrimary } = await import('./roots/gateway.ts');
       const workers = workerCount(settings.GATEWAY_WORKERS);
-      if (workers <= 1) return runDaemon(log, 'gateway', () => startGateway(settings, env, log));
-      if (isClusterPrimary()) return runDaemon(log, 'gateway workers', () => startGatewayPrimary(settings, env, log, workers));
-      await runDaemon(log, 'gateway', () => startGateway(settings, env, log, { worker: true }));
+      // A worker of several logs JSON on stdout; the primary routes its lines (src/log.ts).
+      const logging = await createLogging(settings, { program: 'gateway', role: workers > 1 && !isClusterPrimary() ? 'child' : 'main' });
+      if (workers <= 1) return runDaemon(logging, 'gateway', () => startGateway(settings, env, logging.log));
+      if (isClusterPrimary()) return runDaemon(logging, 'gateway workers', () => startGatewayPrimary(settings, env, logging, workers));
+      await runDaemon(logging, 'gateway', () => startGateway(settings, env, logging.log, { worker: true }));
     })
     .command('controller', 'Run the controller alone (RUNNER=kubernetes): one Job per video, leader-elected; /healthz, /metrics and progress on INTERNAL_PORT', {}, async () => {
       const settings = settingsOrExit(env);
-      const log = createLogger(settings);
+      const logging = await createLogging(settings, { program: 'controller' });
       const { startController } = await import('./roots/controller.ts');
       // Losing the lease stops everything at once; the Deployment starts a fresh standby.
+      // At once, even before the log files are closed: a second leader may already be acting.
       const onLeadershipLost = () => {
-        log.flush();
+        logging.log.flush();
         process.exit(1);
       };
-      await runDaemon(log, 'controller', () => startController(settings, env, log, { onLeadershipLost }));
+      await runDaemon(logging, 'controller', () => startController(settings, env, logging.log, { onLeadershipLost, reporter: logging.reporter }));
     })
     .command('appwrite', 'The Appwrite store (STORE=appwrite)', (y) =>
       y

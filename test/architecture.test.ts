@@ -24,7 +24,7 @@ const PARTS: { part: string; layer: number; files: RegExp }[] = [
   { part: 'jobs', layer: 1, files: /^src\/jobs\// },
   { part: 'volume', layer: 1, files: /^src\/volume\// },
   { part: 'contract', layer: 1, files: /^src\/(contract|steps)\.ts$/ },
-  { part: 'foundation', layer: 0, files: /^src\/(config\.ts|config\/.*|errors\.ts|log\.ts|files\.ts|reference\.ts)$/ },
+  { part: 'foundation', layer: 0, files: /^src\/(config\.ts|config\/.*|errors\.ts|log\.ts|log\/.*|files\.ts|reference\.ts)$/ },
 ];
 
 /** Within a layer, who may import whom (a part not listed imports no part of its layer). */

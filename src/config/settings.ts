@@ -317,6 +317,18 @@ export const SETTINGS = {
   ...group('Monitoring', {
     ENABLE_LOGGING: s({ default: 'true', parse: boolean, usedBy: EVERY, transcoder: 'everywhere', description: 'false silences the logs' }),
     LOG_LEVEL: s({ default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'fatal'), usedBy: EVERY, transcoder: 'everywhere', description: 'debug, info, warn, error or fatal' }),
+    LOG_FORMAT: s({
+      default: 'auto',
+      parse: oneOf('auto', 'json', 'pretty'),
+      usedBy: ['serve', 'controller', 'gateway'],
+      description: 'json (one JSON object a line), pretty (the readable "[time] [LEVEL] [Part] message" lines, coloured on a terminal) or auto: pretty on a terminal and in LOG_DIR files, JSON on a pipe or in a container. A transcoder run always logs JSON (its parent reads it)',
+    }),
+    LOG_DIR: s({
+      default: undefined,
+      parse: (raw, env) => (raw.trim() === '' ? undefined : absoluteOrRelativePath(raw, env)),
+      usedBy: ['serve', 'controller', 'gateway'],
+      description: 'Also write worker.log, compression.log, error.log, access.log and audit.log here, rotated daily (audit.log weekly) and gzipped, kept 30 days (audit 12 weeks); one process per folder. Unset: stdout only',
+    }),
     WEBHOOK_URLS: s({
       default: '',
       parse: list((v) => {
@@ -342,10 +354,9 @@ export const SETTINGS = {
     SENTRY_DSN: s({
       default: undefined,
       parse: optionalText,
-      usedBy: [],
+      usedBy: EVERY,
       secret: true,
-      notUsedYet: 'error reporting to Sentry is planned (operations work)',
-      description: 'Optional error tracking DSN',
+      description: 'Sentry DSN: errors and failed videos (tagged with the video id) go to Sentry, secrets scrubbed. A secret, so it never travels to transcoder runs: their failures reach Sentry as failed videos',
     }),
   }),
 

@@ -33,10 +33,13 @@ export interface Notifier {
   close(): void;
 }
 
-/** A URL for the log: scheme, host and path only (chat hook paths are secrets). */
+/**
+ * A URL for the log: scheme and host only. WEBHOOK_URLS is a secret: chat hook paths are
+ * credentials, and so may be a generic receiver's path (a token in it, as many services issue).
+ */
 const shown = (url: string): string => {
   const u = new URL(url);
-  return targetKind(url) === 'generic' ? `${u.origin}${u.pathname}` : `${u.origin}/…`;
+  return u.pathname === '/' ? u.origin : `${u.origin}/…`;
 };
 
 export function createNotifier(o: NotifierOptions): Notifier {

@@ -8,7 +8,7 @@
  */
 import cluster from 'node:cluster';
 import os from 'node:os';
-import type { Logger } from '../log.ts';
+import { eachLine, type Logger } from '../log.ts';
 
 /** GATEWAY_WORKERS: 0 means one per CPU. */
 export const workerCount = (setting: number): number => (setting === 0 ? os.availableParallelism() : setting);
@@ -27,15 +27,22 @@ const QUICK_DEATH_MS = 5000;
 /** The longest wait before replacing workers that keep failing to start (a store out of reach). */
 const MAX_RESTART_DELAY_MS = 30_000;
 
-/** In the primary of a multi-worker gateway: forks the workers and replaces one that dies. */
-export function superviseWorkers(count: number, log: Logger): Workers {
+/**
+ * In the primary of a multi-worker gateway: forks the workers and replaces one that dies.
+ * `forward` (LOG_DIR or readable lines): the workers' stdout comes here, line by line, and this
+ * process alone writes the log files; else the workers share its stdout.
+ */
+export function superviseWorkers(count: number, log: Logger, forward?: (line: string, origin: string) => void): Workers {
   let stopping = false;
   const serving = new Set<number>();
   const startedAt = new Map<number, number>();
   let quickDeaths = 0;
+  if (forward) cluster.setupPrimary({ silent: true });
   const fork = () => {
     const worker = cluster.fork();
     startedAt.set(worker.id, Date.now());
+    if (forward && worker.process.stdout) eachLine(worker.process.stdout, (line) => forward(line, 'gateway'));
+    worker.process.stderr?.pipe(process.stderr);
   };
   for (let i = 0; i < count; i++) fork();
   cluster.on('listening', (worker) => serving.add(worker.id));

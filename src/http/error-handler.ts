@@ -3,7 +3,8 @@
  * public gateway and the internal port). Errors become
  * `{ "error": { "code", "message" } }` with the status the API documents; messages of unexpected
  * errors and stack traces never reach clients, and 5xx are logged with the stack. Every request
- * gets one access log line (method, path without query, status, time, client, key fingerprint).
+ * gets one access log line (method, path without query, status, time, client, key fingerprint),
+ * on the `access` channel (LOG_DIR's access.log).
  */
 import type { Middleware } from 'koa';
 import { codeForStatus, VcsError } from '../errors.ts';
@@ -49,7 +50,7 @@ export function errorHandler(log: Logger): Middleware {
       // Successful HLS file hits are the bulk of the traffic (a player fetches a segment every
       // few seconds): they go to debug, everything else (API, errors, refusals) to info.
       const routine = ctx.path.startsWith(`${HLS_ROUTE}/`) && ctx.status < 400;
-      log[routine ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip, key: ctx.state.keyFingerprint }, 'request');
+      log[routine ? 'debug' : 'info']({ channel: 'access', method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip, key: ctx.state.keyFingerprint }, 'request');
     }
   };
 }

@@ -23,7 +23,7 @@ import { createLeaderElector, defaultIdentity, type LeaderElector } from '../con
 import { createProgressTokens } from '../controller/progress.ts';
 import type { Listening } from '../http/listen.ts';
 import { PROGRESS_ROUTE } from '../http/routes.ts';
-import type { Logger } from '../log.ts';
+import type { ErrorReporter, Logger } from '../log.ts';
 import { controllerParts, ensureFolders, instrumented, listenInternal, openStore, scheduleCleanup, startUpCleanup, warnUnusedSettings } from './wiring.ts';
 
 export interface RunningController {
@@ -36,6 +36,8 @@ export interface RunningController {
 export interface ControllerHooks {
   /** The lease is lost: this process must stop all work at once. */
   onLeadershipLost: () => void;
+  /** SENTRY_DSN: failed videos are reported. */
+  reporter?: ErrorReporter;
 }
 
 export async function startController(settings: Settings, env: Env, log: Logger, hooks: ControllerHooks): Promise<RunningController> {
@@ -58,7 +60,7 @@ export async function startController(settings: Settings, env: Env, log: Logger,
     resyncMs: settings.WORKER_INTERVAL,
     log: log.child({ part: 'runner' }),
   });
-  const { controller, progress } = controllerParts(settings, { store, runner, log, metrics, tokens, progressUrl: settings.CONTROLLER_URL, podResults: true, now });
+  const { controller, progress } = controllerParts(settings, { store, runner, log, metrics, tokens, progressUrl: settings.CONTROLLER_URL, podResults: true, now, reporter: hooks.reporter });
 
   let closing = false;
   /** The loop runs only on the leader, once the Jobs are listed. */

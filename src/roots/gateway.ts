@@ -9,7 +9,7 @@ import type { Env, Settings } from '../config.ts';
 import { superviseWorkers } from '../gateway/workers.ts';
 import type { Listening } from '../http/listen.ts';
 import { clusterMetricsHandler, shareWithPrimary } from '../metrics/cluster.ts';
-import type { Logger } from '../log.ts';
+import type { Logger, Logging } from '../log.ts';
 import { accessRecorder, checkReadFolders, healthOf, instrumented, listenInternal, listenPublic, openStore, publicApp, warnUnusedSettings } from './wiring.ts';
 
 export interface RunningGateway {
@@ -56,9 +56,10 @@ export async function startGateway(settings: Settings, env: Env, log: Logger, op
 }
 
 /** The primary of a multi-process gateway: its workers, and INTERNAL_PORT with their metrics added up. */
-export async function startGatewayPrimary(settings: Settings, env: Env, log: Logger, count: number): Promise<{ close(): Promise<void> }> {
+export async function startGatewayPrimary(settings: Settings, env: Env, logging: Logging, count: number): Promise<{ close(): Promise<void> }> {
+  const { log } = logging;
   warnUnusedSettings(env, log);
-  const workers = superviseWorkers(count, log);
+  const workers = superviseWorkers(count, log, logging.collects ? logging.forward : undefined);
   const internalServer = await listenInternal(settings, {
     log: log.child({ part: 'internal' }),
     metrics: { http: (_ctx, next) => next(), handler: clusterMetricsHandler() },

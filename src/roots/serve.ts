@@ -21,7 +21,7 @@ import type { Runner } from '../controller/runner.ts';
 import type { WorkerPort } from '../gateway/ports.ts';
 import type { Listening } from '../http/listen.ts';
 import type { JobStore } from '../jobs/store.ts';
-import type { Logger } from '../log.ts';
+import type { Logger, Logging } from '../log.ts';
 import { runsDir, workRoot } from '../volume/layout.ts';
 import {
   accessRecorder,
@@ -69,7 +69,8 @@ function workerPort(controller: Controller, runner: Runner, eta: WorkerPort['eta
   };
 }
 
-export async function startService(settings: Settings, env: Env, log: Logger): Promise<RunningService> {
+/** `logging`: the transcoders' lines go to its outputs, failed videos to its reporter. */
+export async function startService(settings: Settings, env: Env, log: Logger, logging?: Pick<Logging, 'forward' | 'reporter'>): Promise<RunningService> {
   if (settings.RUNNER !== 'local') throw new Error('RUNNER=kubernetes runs as vcs controller (plus vcs gateway); vcs serve runs encodes as local processes (RUNNER=local)');
   warnUnusedSettings(env, log);
   await requireFfmpeg(settings);
@@ -91,13 +92,13 @@ export async function startService(settings: Settings, env: Env, log: Logger): P
     runsDir: runsDir(settings.TEMP_PATH),
     maxRunning: settings.MAX_CONCURRENT_JOBS,
     log: log.child({ part: 'runner' }),
-    childLog: (line) => process.stdout.write(`${line}\n`),
+    childLog: logging ? (line) => logging.forward(line, 'transcoder') : (line) => process.stdout.write(`${line}\n`),
     now,
   });
   await runner.recover();
   await startUpCleanup(runner, store, settings, log);
   const internalUrl = `http://${localAddress(settings.INTERNAL_BIND_ADDRESS)}:${settings.INTERNAL_PORT}`;
-  const { controller, progress } = controllerParts(settings, { store, runner, log, metrics, tokens: createProgressTokens(), progressUrl: internalUrl, podResults: false, now });
+  const { controller, progress } = controllerParts(settings, { store, runner, log, metrics, tokens: createProgressTokens(), progressUrl: internalUrl, podResults: false, now, reporter: logging?.reporter });
   const internalServer = await listenInternal(settings, {
     log: log.child({ part: 'internal' }),
     metrics: { http: metrics.httpMiddleware(), handler: metrics.handler },

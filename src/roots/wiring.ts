@@ -36,7 +36,7 @@ import { appwriteIdentity } from '../jobs/appwrite/identity.ts';
 import { createSqliteStore } from '../jobs/sqlite-store.ts';
 import type { JobStore } from '../jobs/store.ts';
 import { HLS_ROUTE } from '../jobs/urls.ts';
-import type { Logger } from '../log.ts';
+import type { ErrorReporter, Logger } from '../log.ts';
 import type { JobHooks } from '../metrics/jobs.ts';
 import { createMetrics, type Metrics, type MetricsDeps } from '../metrics/metrics.ts';
 import { instrumentStore } from '../metrics/store.ts';
@@ -157,12 +157,12 @@ export interface ControllerParts {
  */
 export function controllerParts(
   settings: Settings,
-  deps: { store: JobStore; runner: Runner; log: Logger; metrics: Metrics; tokens: ProgressTokens; progressUrl: string; podResults: boolean; now: () => number },
+  deps: { store: JobStore; runner: Runner; log: Logger; metrics: Metrics; tokens: ProgressTokens; progressUrl: string; podResults: boolean; now: () => number; reporter?: ErrorReporter },
 ): ControllerParts {
   const volume = volumeOf(settings);
   const progress = { url: `${deps.progressUrl}${PROGRESS_ROUTE}`, token: deps.tokens.issue };
   const jobSpec = (deps.podResults ? podJobSpec : jobSpecOn)(volume, ladderFromSettings(settings), progress);
-  const hooks = notifyingHooks(settings, deps.metrics, deps.log);
+  const hooks = reportingFailures(notifyingHooks(settings, deps.metrics, deps.log), deps.reporter);
   const controller = createController({
     store: deps.store,
     runner: deps.runner,
@@ -178,6 +178,11 @@ export function controllerParts(
     },
   });
   return { controller, progress: createProgressReceiver({ store: deps.store, tokens: deps.tokens, log: deps.log, now: deps.now }) };
+}
+
+/** SENTRY_DSN: each failed video is reported too. */
+function reportingFailures(hooks: JobHooks, reporter: ErrorReporter | undefined): JobHooks {
+  return reporter ? { ...hooks, onFailed: (video) => (hooks.onFailed(video), reporter.videoFailed(video)) } : hooks;
 }
 
 /** The metrics' job hooks, and — with WEBHOOK_URLS or PUBLISHER_CALLBACK_URL — notifications beside them. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -101,6 +101,36 @@ test('workers that cannot start exit, are replaced with a growing delay, and the
   } finally {
     child.kill('SIGTERM');
     assert.is(await exited, 0);
+  }
+});
+
+test('with LOG_DIR, the workers log to the primary, which alone writes the files (readable lines), while stdout stays JSON', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vcs-workers-logs-'));
+  const [port, internal] = [await freePort(), await freePort()];
+  const logDir = path.join(dir, 'logs');
+  const child = spawn(VCS[0], [...VCS.slice(1), 'gateway'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', STORAGE_PATH: dir, PORT: String(port), INTERNAL_PORT: String(internal), GATEWAY_WORKERS: '2', HLS_RATE_LIMIT: '0', LOG_DIR: logDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    await waitFor(() => (out.match(/"msg":"gateway started"/g) ?? []).length === 2, 30_000, 'two workers');
+    for (let i = 0; i < 10; i++) assert.is((await fetch(`http://127.0.0.1:${port}/storage/hls/none/master.m3u8`)).status, 404);
+  } finally {
+    child.kill('SIGTERM');
+    assert.is(await exited, 0);
+  }
+  try {
+    const access = (await readFile(path.join(logDir, 'access.log'), 'utf8')).trim().split('\n');
+    assert.is(access.length, 10);
+    for (const line of access) assert.match(line, /^\[[^\]]+\] \[INFO\] \[Http\] request method=GET path=\/storage\/hls\/none\/master\.m3u8 status=404 /);
+    assert.is((await readFile(path.join(logDir, 'worker.log'), 'utf8')).match(/\] gateway started /g)?.length, 2);
+    for (const line of out.trim().split('\n')) JSON.parse(line);
+    assert.equal((await readdir(logDir)).filter((n) => !n.startsWith('.')).sort(), ['access.log', 'audit.log', 'compression.log', 'error.log', 'worker.log'], 'one set of files');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

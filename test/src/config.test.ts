@@ -125,7 +125,7 @@ test('rendered documentation: literal defaults as they parse, derived ones by th
   assert.not.match(table, 'undefined');
   assert.match(table, '| `CONTROLLER_URL` | http://vcs-controller:$INTERNAL_PORT |');
   assert.match(table, '| `JOB_ACTIVE_DEADLINE_SECONDS` | PROCESSING_TIMEOUT in seconds |');
-  assert.match(table, /\| `SENTRY_DSN` \| unset \| — \| Not used yet/);
+  assert.match(table, /\| `NODE_ENV` \| `production` \| — \| Not used yet/);
 });
 
 test('a .env copied from .env.example keeps the storage in the clone; the defaults stay without it', async () => {
@@ -183,14 +183,14 @@ test('what reaches a transcoder: its settings (FFmpeg paths only on this machine
 
 test('settings nothing reads yet are said so: in the docs and, when set, as a warning at start', () => {
   const unused = settingNames().filter((name) => settingOf(name).notUsedYet);
-  assert.equal(unused, ['NODE_ENV', 'SENTRY_DSN']);
+  assert.equal(unused, ['NODE_ENV']);
   for (const name of unused) assert.equal(settingOf(name).usedBy, [], name);
   assert.equal(unusedSettingsGiven({ NODE_ENV: 'production' }), [], 'defaults are not a choice');
   assert.equal(
     unusedSettingsGiven({ SENTRY_DSN: 'https://k@sentry.example/1', NODE_ENV: 'development', PORT: '8080' }).map((w) => w.name),
-    ['NODE_ENV', 'SENTRY_DSN'],
+    ['NODE_ENV'],
   );
-  assert.match(unusedSettingsGiven({ SENTRY_DSN: 'x' })[0]!.message, /^SENTRY_DSN is set but not used yet: /);
+  assert.match(unusedSettingsGiven({ NODE_ENV: 'test' })[0]!.message, /^NODE_ENV is set but not used yet: /);
   // Everything else is read by some process.
   for (const name of settingNames().filter((n) => !settingOf(n).notUsedYet)) assert.ok(settingOf(name).usedBy.length > 0, name);
 });

@@ -86,12 +86,12 @@ export function adminSessionAuth(deps: Pick<AdminDeps, 'secret' | 'now' | 'log' 
     const session = ctx.get('authorization') ? null : sessionOf(ctx, deps);
     if (!session) return fallback(ctx, next);
     if (STATE_CHANGING.has(ctx.method) && !checkCsrf(session, ctx.get(CSRF_HEADER) || undefined, deps.secret)) {
-      deps.log.warn({ admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin call refused: missing or wrong CSRF token');
+      deps.log.warn({ channel: 'audit', admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin call refused: missing or wrong CSRF token');
       throw vcsError('VCS_ERR_FORBIDDEN', `a call made with the admin session needs its CSRF token in the ${CSRF_HEADER} header`);
     }
     ctx.state.admin = session.subject;
     if (!STATE_CHANGING.has(ctx.method)) return next();
-    deps.log.info({ admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin action');
+    deps.log.info({ channel: 'audit', admin: session.subject, method: ctx.method, path: ctx.path, ip: ctx.ip }, 'admin action');
     await next();
     if (ctx.status < 400) {
       const event = adminEvent(session.subject, ctx.method, ctx.path, new Date(deps.now()).toISOString());
