@@ -16,6 +16,23 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# Installs a package that ships a server this project only needs the tools of (promtool, nginx):
+# a policy-rc.d that refuses service starts is put in place for the install when the machine has
+# none, and where systemd runs anyway the unit is stopped and disabled.
+apt_install_no_service() {
+  local pkg=$1 made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  apt_install "$pkg"
+  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$pkg" 2>/dev/null; then
+    as_root systemctl disable --now "$pkg" >/dev/null 2>&1 || true
+  fi
+}
+
 ffmpeg_major() { ffmpeg -version 2>/dev/null | sed -n 's/^ffmpeg version n\{0,1\}\([0-9]*\).*/\1/p' | head -n1; }
 
 if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null || [ "$(ffmpeg_major || echo 0)" -lt 5 ]; then
@@ -58,18 +75,7 @@ echo "install: $(chromium --version 2>/dev/null | head -n1)"
 # refuses service starts is put in place for the install when the machine has none).
 if ! command -v promtool >/dev/null; then
   echo "install: promtool (Debian's prometheus package; its server is not started)"
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
-    as_root chmod +x /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  apt_install prometheus
-  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
-  # Where systemd runs, the unit may have been enabled and started anyway: stop it.
-  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
-    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
-  fi
+  apt_install_no_service prometheus
 fi
 echo "install: $(promtool --version 2>&1 | head -n1)"
 
@@ -77,17 +83,7 @@ echo "install: $(promtool --version 2>&1 | head -n1)"
 # in front of a test service on a free port, its own server is not started (policy-rc.d as above).
 if ! command -v nginx >/dev/null; then
   echo "install: nginx (the reverse-proxy example's test; its server is not started)"
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
-    as_root chmod +x /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  apt_install nginx
-  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
-  if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
-    as_root systemctl disable --now nginx >/dev/null 2>&1 || true
-  fi
+  apt_install_no_service nginx
 fi
 if ! command -v systemd-analyze >/dev/null; then
   echo "install: systemd-analyze (the systemd unit's test)"

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { jobEnvironment, type JobSpec, type TranscodeResult } from '../contract.ts';
-import type { Logger } from '../log.ts';
+import { eachLine, type Logger } from '../log.ts';
 import { removeWorkFolder } from '../volume/cleanup.ts';
 import type { RunPhase, Runner, RunStatus } from './runner.ts';
 
@@ -90,14 +90,7 @@ export function createLocalRunner(opts: LocalRunnerOptions): Runner & { recover(
     if (!stream) return;
     // Always drain the pipe: a child blocks on a full stderr pipe nobody reads.
     if (!opts.childLog) return void stream.resume();
-    let pending = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) opts.childLog!(line);
-    });
+    eachLine(stream, opts.childLog);
   }
 
   return {
