@@ -48,15 +48,17 @@ const RUN_STOP_WAIT_MS = 15_000;
 /** Compare-and-set rounds of a DELETE racing with the controller before it gives up (409). */
 const DELETE_ROUNDS = 5;
 
+/** Headers a reverse proxy adds (nginx as the README shows, Caddy, Apache, Traefik): any marks a call as forwarded. */
+const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'via'];
+
 /**
  * A call made on this machine: its connection comes from a loopback address and no proxy forwarded
- * it (a reverse proxy on the same machine adds X-Forwarded-For or Forwarded when set up as the
- * README shows). The socket's address, never a header, so a remote client cannot claim it.
+ * it. The socket's address, never a header, so a remote client cannot claim it.
  */
 function fromThisMachine(ctx: Context): boolean {
   const peer = ctx.req.socket.remoteAddress ?? '';
   const loopback = /^(127\.|::1$|::ffff:127\.)/.test(peer);
-  return loopback && !ctx.get('x-forwarded-for') && !ctx.get('forwarded');
+  return loopback && !FORWARDING_HEADERS.some((h) => ctx.get(h));
 }
 
 const CLEARED_URLS = { master_playlist_url: null, poster_url: null, hls_high_url: null, hls_medium_url: null, hls_low_url: null };

@@ -366,6 +366,10 @@ test('file: sources: refused by default, naming where they are accepted; vcs ser
   assert.is((await gw.request('POST', '/api/jobs', { ...K, body: file })).status, 201);
   const proxied = await gw.request('POST', '/api/jobs', { ...K, body: { ...file, wp_post_id: 31 }, headers: { 'x-forwarded-for': '203.0.113.9' } });
   assert.is(proxied.status, 400, 'a forwarded call is not this machine’s');
+  for (const [header, value] of [['Forwarded', 'for=203.0.113.9'], ['X-Real-IP', '203.0.113.9'], ['Via', '1.1 proxy'], ['X-FORWARDED-FOR', '203.0.113.9']] as const) {
+    const res = await gw.request('POST', '/api/jobs', { ...K, body: { ...file, wp_post_id: 32 }, headers: { [header]: value } });
+    assert.is(res.status, 400, `${header}: forwarded`);
+  }
 });
 
 test('GET /api/post/:id/logs: the runs’ own logs with the API key, newest first; 404 unknown; 401 without a key', async () => {
