@@ -42,24 +42,36 @@ export function scrubText(text: string, secrets: readonly string[]): string {
 
 export async function startErrorReporter(settings: Settings, program: Process): Promise<ErrorReporter | undefined> {
   if (!settings.SENTRY_DSN) return undefined;
-  const Sentry = await import('@sentry/node');
+  // @sentry/core with its server client, not @sentry/node: the same event pipeline (scopes,
+  // envelopes, rate limits) without OpenTelemetry, bundler plugins and the Sentry CLI, which would
+  // add ~90 MB to every install and image for integrations this service turns off anyway.
+  const Sentry = await import('@sentry/core');
+  const { ServerRuntimeClient, nodeStackLineParser } = await import('@sentry/core/server');
   const secrets = secretValues(settings);
-  Sentry.initWithoutDefaultIntegrations({
+  const client = new ServerRuntimeClient({
     dsn: settings.SENTRY_DSN,
-    // What @sentry/node 11 calls dataCollection (sendDefaultPii before): nothing about users or requests.
-    dataCollection: { userInfo: false, cookies: false, httpHeaders: false, httpBodies: [], urlQueryParams: false },
-    // No tracing and no load-time module hooks: errors are all we send.
-    enableOpenTelemetrySetup: false,
-    enableRuntimeChannelInjection: false,
+    platform: 'node',
+    runtime: { name: 'node', version: process.version },
+    stackParser: Sentry.createStackParser(nodeStackLineParser()),
+    // Nothing about users or requests, no breadcrumbs, no integrations: errors are all we send.
+    sendDefaultPii: false,
     integrations: [],
-    initialScope: { tags: { process: program } },
     beforeBreadcrumb: () => null,
+    transport: (options) =>
+      Sentry.createTransport(options, async (request) => {
+        const res = await fetch(options.url, { method: 'POST', body: request.body as BodyInit, headers: options.headers, signal: AbortSignal.timeout(10_000) });
+        await res.arrayBuffer();
+        return { statusCode: res.status, headers: { 'x-sentry-rate-limits': res.headers.get('x-sentry-rate-limits'), 'retry-after': res.headers.get('retry-after') } };
+      }),
     beforeSend(event) {
       delete event.request;
       delete event.user;
       return JSON.parse(scrubText(JSON.stringify(event), secrets)) as typeof event;
     },
   });
+  Sentry.setCurrentClient(client);
+  client.init();
+  Sentry.getCurrentScope().setTag('process', program);
   return {
     logged(line) {
       Sentry.withScope((scope) => {
