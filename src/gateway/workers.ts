@@ -22,7 +22,7 @@ export interface Workers {
   close(): Promise<void>;
 }
 
-/** A worker that dies sooner than this after it was started failed to start; its replacement waits. */
+/** A worker that dies before it listens, or sooner than this after it was started, failed to start; its replacement waits. */
 const QUICK_DEATH_MS = 5000;
 /** The longest wait before replacing workers that keep failing to start (a store out of reach). */
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -47,12 +47,14 @@ export function superviseWorkers(count: number, log: Logger, forward?: (line: st
   for (let i = 0; i < count; i++) fork();
   cluster.on('listening', (worker) => serving.add(worker.id));
   cluster.on('exit', (worker, code, signal) => {
-    serving.delete(worker.id);
+    // A worker that never listened died at start, however long its start took (seconds on a
+    // loaded machine): that, or a death soon after, counts towards the back-off.
+    const servedOnce = serving.delete(worker.id);
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
     startedAt.delete(worker.id);
     if (stopping) return;
     // Back off while workers keep dying at start: a tight fork loop helps nobody.
-    quickDeaths = lived < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
+    quickDeaths = !servedOnce || lived < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
     const delay = quickDeaths === 0 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 1000 * 2 ** (quickDeaths - 1));
     log.error({ pid: worker.process.pid, code, signal, restartInMs: delay }, 'gateway worker died; starting another');
     setTimeout(() => stopping || fork(), delay).unref();

@@ -47,7 +47,7 @@ test.after(async () => {
 
 const vcs = (args: string[], env = terminal2) => runVcs(args, env, { cwd: clone });
 const api = (route: string) => fetch(`${serve.url}${route}`, { headers: { authorization: `Bearer ${API_KEY}` } }).then((r) => r.json());
-const completed = (id: number) => waitFor(async () => (await api(`/api/post/${id}`)).status === 'completed', 30_000, `video ${id} completed\n${serve.output().slice(-2000)}`);
+const completed = (id: number) => waitFor(async () => (await api(`/api/post/${id}`)).status === 'completed', 120_000, `video ${id} completed\n${serve.output().slice(-2000)}`);
 
 test('quick start: enqueue a local file from a second terminal without STORAGE_PATH, watch it to completed', async () => {
   const queued = await vcs(['enqueue', '--id', '123', '--source', './my-video.mp4', '--title', 'My video']);
@@ -88,7 +88,7 @@ test('paused: enqueue says nothing starts; status --watch in a pseudo-terminal r
   pty.stdout.on('data', (d) => (screen += d));
   pty.stderr.on('data', (d) => (screen += d));
   const exited = new Promise<number | null>((resolve) => pty.on('close', resolve));
-  await waitFor(() => screen.includes('the worker is paused'), 15_000, `the paused line\n${screen}`);
+  await waitFor(() => screen.includes('the worker is paused'), 60_000, `the paused line\n${screen}`);
   assert.is((await vcs(['resume'])).code, 0);
   assert.is(await exited, 0, screen);
   const redraws = screen.split('\r\x1b[2K');
