@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Ladder } from '../src/contract.ts';
 import { vcsError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
-import { buildAudioArgs, buildChunkArgs, buildStitchArgs, TIMESTAMP_LEAD_SECONDS } from './chunk-args.ts';
+import { buildAudioArgs, buildChunkArgs, buildStitchArgs } from './chunk-args.ts';
 import type { Chunk } from './chunk-plan.ts';
 import type { EncodePlan } from './ladder.ts';
 import { describeFailure, progressSeconds, runProcess, stderrSummary } from './process.ts';
@@ -27,13 +27,14 @@ export interface ChunkRun {
 }
 
 /**
- * Seconds of the chunk written so far, from one line of ffmpeg's -progress output. Its out_time is
- * the output's clock, which starts where the chunk sits in the source (plus the lead).
+ * Seconds of the chunk written so far, from one line of ffmpeg's -progress output. Its out_time
+ * counts from the chunk's own start (measured: 0 to 19.9 s for the chunk at 20–40 s, whatever
+ * -output_ts_offset says); capped at the chunk's length.
  */
 export function chunkProgressSeconds(line: string, chunk: Chunk): number | null {
   const seconds = progressSeconds(line);
   if (seconds === null) return null;
-  return Math.min(chunk.end - chunk.start, Math.max(0, seconds - chunk.start - TIMESTAMP_LEAD_SECONDS));
+  return Math.min(chunk.end - chunk.start, Math.max(0, seconds));
 }
 
 async function runEncode(run: ChunkRun, args: string[], what: string, onLine?: (line: string) => void, cwd?: string): Promise<void> {

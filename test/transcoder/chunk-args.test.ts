@@ -95,12 +95,12 @@ test('names: chunk files sort in chunk order', () => {
   assert.ok(chunkFileName(10, 'high') > chunkFileName(9, 'high'));
 });
 
-test('chunk progress: seconds of the chunk from ffmpeg\'s out_time on the chunk\'s clock, clamped to the chunk', () => {
+test('chunk progress: seconds of the chunk from ffmpeg\'s out_time, which counts from the chunk\'s start, capped at its length', () => {
   const at = (seconds: number) => `out_time_us=${Math.round(seconds * 1e6)}`;
-  const base = middle.start + TIMESTAMP_LEAD_SECONDS;
-  assert.is(chunkProgressSeconds(at(base + 5), middle), 5);
+  assert.is(chunkProgressSeconds(at(5), middle), 5);
   assert.is(chunkProgressSeconds(at(0), middle), 0);
-  assert.is(chunkProgressSeconds(at(base + 99), middle), 20);
+  assert.is(chunkProgressSeconds(at(20.5), middle), 20);
+  assert.is(chunkProgressSeconds('out_time_us=-33333', middle), null, 'not a progress value');
   assert.is(chunkProgressSeconds('frame=12', middle), null);
 });
 
