@@ -59,6 +59,10 @@ function crossChecks(c: Settings): string[] {
       `SEGMENT_DURATION must be a multiple of KEYFRAME_INTERVAL (${c.KEYFRAME_INTERVAL}) so every segment starts on a keyframe, got ${c.SEGMENT_DURATION}`,
     );
   }
+  // Only when chunking is on: a segment length that worked before (8 s with the 60 s default) stays valid.
+  if (c.CHUNK_PARALLELISM > 1 && c.CHUNK_DURATION % c.SEGMENT_DURATION !== 0) {
+    problems.push(`CHUNK_DURATION must be a multiple of SEGMENT_DURATION (${c.SEGMENT_DURATION}) so every chunk boundary is a segment boundary, got ${c.CHUNK_DURATION}`);
+  }
   if (!(c.HIGH_RESOLUTION > c.MEDIUM_RESOLUTION && c.MEDIUM_RESOLUTION > c.LOW_RESOLUTION)) {
     problems.push(
       `HIGH_RESOLUTION > MEDIUM_RESOLUTION > LOW_RESOLUTION is expected, got ${c.HIGH_RESOLUTION}, ${c.MEDIUM_RESOLUTION}, ${c.LOW_RESOLUTION}`,

@@ -52,6 +52,19 @@ export type DeinterlaceOutput = 'frame' | 'field';
 
 export const DEINTERLACE_OUTPUTS: readonly DeinterlaceOutput[] = ['frame', 'field'];
 
+/**
+ * Long sources encoded in time ranges by separate processes (docs/adr/0022). Absent in ladders from
+ * controllers that predate it, and whenever CHUNK_PARALLELISM is 1: one process encodes everything.
+ */
+export interface Chunking {
+  /** Sources shorter than this many seconds are encoded in one process. */
+  minSeconds: number;
+  /** Length of a chunk in seconds, a multiple of segmentSeconds. */
+  chunkSeconds: number;
+  /** Chunk processes run at once (2 or more). */
+  parallelism: number;
+}
+
 export interface Ladder {
   renditions: RenditionSpec[];
   segmentSeconds: number;
@@ -62,9 +75,13 @@ export interface Ladder {
   deinterlaceOutput: DeinterlaceOutput;
   audioBitrate: number;
   poster: { maxWidth: number; maxHeight: number; quality: number };
+  chunking?: Chunking;
 }
 
-/** The ladder the configuration describes (tallest first). */
+/**
+ * The ladder the configuration describes (tallest first). Chunking is in it only when it is on
+ * (CHUNK_PARALLELISM above 1), so a ladder with the default settings reads exactly as before.
+ */
 export function ladderFromSettings(c: Settings): Ladder {
   return {
     renditions: [
@@ -79,6 +96,7 @@ export function ladderFromSettings(c: Settings): Ladder {
     deinterlaceOutput: c.DEINTERLACE_OUTPUT,
     audioBitrate: c.AUDIO_BITRATE,
     poster: { maxWidth: c.POSTER_MAX_WIDTH, maxHeight: c.POSTER_MAX_HEIGHT, quality: c.POSTER_QUALITY },
+    ...(c.CHUNK_PARALLELISM > 1 ? { chunking: { minSeconds: c.CHUNK_MIN_DURATION, chunkSeconds: c.CHUNK_DURATION, parallelism: c.CHUNK_PARALLELISM } } : {}),
   };
 }
 
@@ -221,6 +239,25 @@ export function ladderProblems(value: unknown): string[] {
     check(poster.maxWidth, 'poster.maxWidth', integer(16, 7680));
     check(poster.maxHeight, 'poster.maxHeight', integer(16, 4320));
     check(poster.quality, 'poster.quality', integer(1, 100));
+  }
+  if (value.chunking !== undefined) problems.push(...chunkingProblems(value.chunking, segment.ok(segmentSeconds) ? (segmentSeconds as number) : null));
+  return problems;
+}
+
+/** The ranges of CHUNK_MIN_DURATION, CHUNK_DURATION and CHUNK_PARALLELISM (settings.ts). */
+function chunkingProblems(value: unknown, segmentSeconds: number | null): string[] {
+  const at = `${JOB_ENV.ladder}.chunking`;
+  if (!isObject(value)) return [`${at} must be an object, got ${shown(value)}`];
+  const problems: string[] = [];
+  const check = (v: unknown, field: string, rule: Rule) => {
+    if (!rule.ok(v)) problems.push(`${at}.${field} must be ${rule.what}, got ${shown(v)}`);
+  };
+  const chunk = integer(2, 86_400);
+  check(value.minSeconds, 'minSeconds', integer(0, 86_400));
+  check(value.chunkSeconds, 'chunkSeconds', chunk);
+  check(value.parallelism, 'parallelism', integer(1, 1000));
+  if (segmentSeconds !== null && chunk.ok(value.chunkSeconds) && (value.chunkSeconds as number) % segmentSeconds !== 0) {
+    problems.push(`${at}.chunkSeconds must be a multiple of segmentSeconds (${segmentSeconds}) so every chunk boundary is a segment boundary, got ${value.chunkSeconds}`);
   }
   return problems;
 }

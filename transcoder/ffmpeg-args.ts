@@ -4,7 +4,7 @@
  */
 import type { DeinterlaceOutput, Ladder } from '../src/contract.ts';
 import type { FirstField } from './interlace.ts';
-import type { Deinterlace, EncodePlan } from './ladder.ts';
+import type { Deinterlace, EncodePlan, PlannedRendition } from './ladder.ts';
 import { hardenedInput } from './probe.ts';
 
 /**
@@ -39,10 +39,15 @@ function commonFilters(plan: Pick<EncodePlan, 'deinterlace' | 'toneMap' | 'frame
   return filters;
 }
 
-/** The filter graph: decode once, split, one scaler per rendition, 8-bit 4:2:0 out. */
-export function ladderFilterGraph(plan: EncodePlan): string {
+/**
+ * The filter graph: decode once, split, one scaler per rendition, 8-bit 4:2:0 out. `endSeconds`
+ * (a chunk that is not the last, docs/adr/0022) keeps only the pictures before that time, first,
+ * on the source's own timestamps: trim's end is exclusive, so a picture belongs to one chunk only.
+ */
+export function ladderFilterGraph(plan: EncodePlan, endSeconds?: number): string {
   const n = plan.renditions.length;
-  const head = [...commonFilters(plan), `split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`].join(',');
+  const cut = endSeconds === undefined ? [] : [`trim=end=${endSeconds}`];
+  const head = [...cut, ...commonFilters(plan), `split=${n}${plan.renditions.map((_, i) => `[s${i}]`).join('')}`].join(',');
   const branches = plan.renditions.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`);
   return [`[0:v:0]${head}`, ...branches].join(';');
 }
@@ -58,29 +63,59 @@ export interface LadderCommand {
 }
 
 export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand): string[] {
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-y'];
+  const args = [...RUN_FLAGS, '-progress', 'pipe:1', '-y'];
   args.push(...hardenedInput(input));
   args.push('-filter_complex', ladderFilterGraph(plan));
   plan.renditions.forEach((_, i) => {
     args.push('-map', `[v${i}]`);
     if (plan.hasAudio) args.push('-map', '0:a:0');
   });
-  args.push('-c:v', 'libx264', '-preset', ladder.preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p');
+  args.push(...x264Args(plan, ladder));
+  plan.renditions.forEach((r, i) => args.push(...rateControlArgs(r, `v:${i}`)));
+  args.push(...keyframeArgs(ladder));
+  if (plan.hasAudio) args.push(...aacArgs(plan, ladder));
+  args.push(...NO_METADATA, ...hlsOutputArgs(outDir, plan, ladder));
+  return args;
+}
+
+/** Every FFmpeg run of an encode: no stdin, errors only, progress (if any) on stdout. */
+export const RUN_FLAGS = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-nostats'];
+
+/** Uploads carry GPS positions and device names; players need none of it. */
+export const NO_METADATA = ['-map_metadata', '-1', '-map_chapters', '-1', '-max_muxing_queue_size', '1024'];
+
+/** The encoder, shared by every video output. */
+export function x264Args(plan: Pick<EncodePlan, 'zeroLatency'>, ladder: Pick<Ladder, 'preset'>): string[] {
+  const args = ['-c:v', 'libx264', '-preset', ladder.preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p'];
   if (plan.zeroLatency) args.push('-tune', 'zerolatency');
-  plan.renditions.forEach((r, i) => {
-    // CRF decides quality, -maxrate/-bufsize cap the peaks: both of the plan's settings hold.
-    // https://trac.ffmpeg.org/wiki/Encode/H.264#AdditionalInformationTips
-    args.push(`-crf:v:${i}`, String(r.crf), `-maxrate:v:${i}`, kbit(r.maxBitrate), `-bufsize:v:${i}`, kbit(r.bufferBits));
-  });
-  // Keyframes by time, not by frame count, so they fall at the same instants in every rendition
-  // and every segment boundary (a multiple of the keyframe interval) starts on one.
-  args.push('-force_key_frames', `expr:gte(t,n_forced*${ladder.keyframeSeconds})`);
-  if (plan.hasAudio) args.push('-c:a', 'aac', '-b:a', kbit(ladder.audioBitrate), '-ac', '2');
-  // Applies to each rendition's audio output; silence until the audio is as long as the video.
-  if (plan.hasAudio && plan.padAudioSeconds > 0) args.push('-af', `apad=pad_dur=${plan.padAudioSeconds}`);
-  // Uploads carry GPS positions and device names; players need none of it.
-  args.push('-map_metadata', '-1', '-map_chapters', '-1', '-max_muxing_queue_size', '1024');
-  args.push(
+  return args;
+}
+
+/**
+ * CRF decides quality, -maxrate/-bufsize cap the peaks: both of the plan's settings hold.
+ * https://trac.ffmpeg.org/wiki/Encode/H.264#AdditionalInformationTips
+ */
+export function rateControlArgs(r: PlannedRendition, stream: string): string[] {
+  return [`-crf:${stream}`, String(r.crf), `-maxrate:${stream}`, kbit(r.maxBitrate), `-bufsize:${stream}`, kbit(r.bufferBits)];
+}
+
+/**
+ * Keyframes by time, not by frame count, so they fall at the same instants in every rendition
+ * and every segment boundary (a multiple of the keyframe interval) starts on one.
+ */
+export const keyframeArgs = (ladder: Pick<Ladder, 'keyframeSeconds'>): string[] => ['-force_key_frames', `expr:gte(t,n_forced*${ladder.keyframeSeconds})`];
+
+/** AAC stereo; silence at the end until the audio is as long as the video. */
+export function aacArgs(plan: Pick<EncodePlan, 'padAudioSeconds'>, ladder: Pick<Ladder, 'audioBitrate'>): string[] {
+  const args = ['-c:a', 'aac', '-b:a', kbit(ladder.audioBitrate), '-ac', '2'];
+  // Applies to each audio output stream.
+  if (plan.padAudioSeconds > 0) args.push('-af', `apad=pad_dur=${plan.padAudioSeconds}`);
+  return args;
+}
+
+/** The HLS muxer: one folder per rendition, `segmentNNN.ts` and `playlist.m3u8` in it. */
+export function hlsOutputArgs(outDir: string, plan: Pick<EncodePlan, 'renditions' | 'hasAudio'>, ladder: Pick<Ladder, 'segmentSeconds'>): string[] {
+  return [
     '-f', 'hls',
     '-hls_time', String(ladder.segmentSeconds),
     // VOD: players show the full duration and can seek anywhere.
@@ -90,8 +125,7 @@ export function buildLadderArgs({ input, outDir, plan, ladder }: LadderCommand):
     '-hls_segment_filename', `${outDir}/%v/segment%03d.ts`,
     '-var_stream_map', plan.renditions.map((r, i) => (plan.hasAudio ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' '),
     `${outDir}/%v/playlist.m3u8`,
-  );
-  return args;
+  ];
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * One transcode, start to finish: download → probe (with an idet sample unless the stream says it
- * is interlaced) → poster → one-decode ladder → measured master playlist → self-check → atomic
- * publish. Everything it needs comes in as arguments (conventions 12); the work folder is removed
+ * is interlaced) → poster → one-decode ladder (or, for a long source with chunking on, the chunks
+ * and their copy pass, docs/adr/0022) → measured master playlist → self-check → atomic publish. Everything it needs comes in as arguments (conventions 12); the work folder is removed
  * whatever happens.
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,6 +11,8 @@ import { VcsError, vcsError } from '../src/errors.ts';
 import { folderBytes } from '../src/files.ts';
 import type { Logger } from '../src/log.ts';
 import type { Step } from '../src/steps.ts';
+import { chunksFor } from './chunk-plan.ts';
+import { encodeInChunks, type ChunkRun } from './chunked.ts';
 import { buildLadderArgs, buildPosterArgs } from './ffmpeg-args.ts';
 import { detectScan } from './interlace.ts';
 import { planEncode, posterSize, type EncodePlan } from './ladder.ts';
@@ -49,12 +51,10 @@ export class RunState {
   }
 }
 
-/** ffmpeg's seconds-of-output over the source duration, with an ETA from the rate so far. */
-function encodeProgress(sink: ProgressSink, durationSeconds: number, startedAt: number, now: () => number) {
-  return (line: string) => {
-    const seconds = progressSeconds(line);
-    if (seconds === null) return;
-    const fraction = Math.min(1, seconds / durationSeconds);
+/** The share of the encode done (0–1) as progress, with an ETA from the rate so far. */
+function encodeProgress(sink: ProgressSink, startedAt: number, now: () => number) {
+  return (done: number) => {
+    const fraction = Math.min(1, done);
     const elapsed = (now() - startedAt) / 1000;
     const eta = fraction > 0.01 ? Math.round((elapsed / fraction) * (1 - fraction)) : null;
     sink.update('compressing', fraction, eta);
@@ -89,13 +89,15 @@ export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunSta
     state.enter('compressing');
     const encodeStart = now();
     progress.update('compressing', 0);
-    const encode = await runProcess(deps.ffmpeg, buildLadderArgs({ input, outDir: staging, plan, ladder: job.ladder }), {
-      signal,
-      nice: 10,
-      onLine: encodeProgress(progress, source.durationSeconds, encodeStart, now),
-    });
-    if (encode.code !== 0) throw vcsError('VCS_ERR_FFMPEG_FAILED', describeFailure(deps.ffmpeg, encode));
-    if (encode.stderr.trim()) log.warn({ ffmpeg: stderrSummary(encode.stderr, 5) }, 'ffmpeg reported problems in the source');
+    const onProgress = encodeProgress(progress, encodeStart, now);
+    const chunks = chunksFor(source.durationSeconds, job.ladder.segmentSeconds, job.ladder.chunking);
+    if (chunks.length > 0) {
+      log.info({ chunks: chunks.length, chunkSeconds: job.ladder.chunking?.chunkSeconds, parallelism: job.ladder.chunking?.parallelism }, 'encoding in chunks');
+      const run: ChunkRun = { ffmpeg: deps.ffmpeg, input, chunksDir: path.join(job.workDir, 'chunks'), plan, ladder: job.ladder, signal, log };
+      await encodeInChunks(run, { chunks, parallelism: job.ladder.chunking!.parallelism, staging, onProgress });
+    } else {
+      await encodeSingle(deps, buildLadderArgs({ input, outDir: staging, plan, ladder: job.ladder }), (seconds) => onProgress(seconds / source.durationSeconds));
+    }
 
     state.enter('finalizing');
     progress.update('finalizing', 0);
@@ -123,6 +125,20 @@ export async function transcode(job: JobSpec, deps: TranscodeDeps, state: RunSta
   } finally {
     await rm(job.workDir, { recursive: true, force: true });
   }
+}
+
+/** The one-decode ladder in one FFmpeg process. */
+async function encodeSingle(deps: TranscodeDeps, args: string[], onSeconds: (seconds: number) => void): Promise<void> {
+  const encode = await runProcess(deps.ffmpeg, args, {
+    signal: deps.signal,
+    nice: 10,
+    onLine: (line) => {
+      const seconds = progressSeconds(line);
+      if (seconds !== null) onSeconds(seconds);
+    },
+  });
+  if (encode.code !== 0) throw vcsError('VCS_ERR_FFMPEG_FAILED', describeFailure(deps.ffmpeg, encode));
+  if (encode.stderr.trim()) deps.log.warn({ ffmpeg: stderrSummary(encode.stderr, 5) }, 'ffmpeg reported problems in the source');
 }
 
 async function obtainSource(job: JobSpec, deps: TranscodeDeps, dest: string): Promise<string> {

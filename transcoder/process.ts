@@ -16,6 +16,8 @@ export interface RunOptions {
   /** Encodes yield the CPU to the API and the controller on a shared machine. */
   nice?: number;
   killGraceMs?: number;
+  /** Working folder: lets arguments name the run's own files by short relative paths. */
+  cwd?: string;
 }
 
 export interface RunResult {
@@ -30,7 +32,7 @@ const STDERR_TAIL = 16 * 1024;
 export function runProcess(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(opts.signal.reason ?? new Error('aborted'));
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
     let stdout = '';
     let stderr = '';
     let pending = '';

@@ -1,13 +1,15 @@
 /**
  * The package checks itself before it is published (docs/adr/0004): every playlist parses and is a
  * complete VOD playlist, every segment exists, renditions cut their segments at the same instants,
- * sampled segments start on a keyframe at the same time in every rendition, and the covered
- * duration matches the source. A package that fails is not published.
+ * sampled segments start on a keyframe at the same time in every rendition, the covered duration
+ * matches the source, and at every segment boundary the video and audio run on seamlessly
+ * (boundaries.ts). A package that fails is not published.
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RenditionResult } from '../src/contract.ts';
 import { vcsError } from '../src/errors.ts';
+import { boundaryProblems, parsePacketLines } from './boundaries.ts';
 import { segmentCodecs } from './codecs.ts';
 import type { EncodePlan, PlannedRendition } from './ladder.ts';
 import { averageBitrate, parseMasterPlaylist, parseMediaPlaylist, peakBitrate, type MediaPlaylistInfo } from './playlist.ts';
@@ -19,6 +21,8 @@ export type RenditionShape = Pick<PlannedRendition, 'name' | 'width' | 'height'>
 export interface MeasuredRendition {
   planned: RenditionShape;
   playlist: MediaPlaylistInfo;
+  /** Size of each segment file, in playlist order. */
+  segmentBytes: number[];
   result: RenditionResult;
 }
 
@@ -73,6 +77,7 @@ export async function measureRendition(dir: string, planned: RenditionShape, pla
   return {
     planned,
     playlist,
+    segmentBytes: sized.map((x) => x.bytes),
     result: {
       name: planned.name,
       width: planned.width,
@@ -162,7 +167,7 @@ export interface SelfCheckInput {
   signal: AbortSignal;
 }
 
-/** Checks alignment, keyframes, picture format and coverage. Throws on the first problem. */
+/** Checks alignment, keyframes, picture format, coverage and boundaries. Throws on the first problem. */
 export async function selfCheck({ dir, renditions, sourceSeconds, ffprobe, signal }: SelfCheckInput): Promise<void> {
   const reference = renditions[0]!;
   const covered = reference.playlist.segments.reduce((sum, s) => sum + s.duration, 0);
@@ -197,6 +202,37 @@ export async function selfCheck({ dir, renditions, sourceSeconds, ffprobe, signa
     if (first === undefined) startOf.set(i, f.pts);
     else if (Math.abs(first - f.pts) > 0.001) throw fail(`${where} starts at ${f.pts} s, other renditions at ${first} s`);
   });
+  for (const r of renditions) await boundaryCheck({ dir, rendition: r, sourceSeconds, ffprobe, signal });
+}
+
+/**
+ * ffprobe over every packet of a rendition's segments joined end to end (the concat protocol, as a
+ * player's demuxer reads them one after another), no decoding: run in the rendition's folder, so the
+ * list names files only. Only our own files: the demuxer is named, only concat and file may open.
+ */
+export function renditionPacketArgs(segments: readonly string[]): string[] {
+  return [
+    '-v', 'error', '-protocol_whitelist', 'concat,file', '-f', 'mpegts', '-format_whitelist', 'mpegts',
+    '-show_entries', 'packet=codec_type,pts_time,duration_time,pos,flags',
+    '-of', 'compact=p=0', `concat:${segments.join('|')}`,
+  ];
+}
+
+/** The boundary rules (boundaries.ts) over one rendition: keyframe starts, continuous video and audio, the source's length. */
+export async function boundaryCheck({ dir, rendition, sourceSeconds, ffprobe, signal }: { dir: string; rendition: MeasuredRendition; sourceSeconds: number; ffprobe: string; signal: AbortSignal }): Promise<void> {
+  const name = rendition.planned.name;
+  const uris = rendition.playlist.segments.map((s) => s.uri);
+  const res = await runProcess(ffprobe, renditionPacketArgs(uris), { signal, collectStdout: true, cwd: path.join(dir, name) });
+  throwIfKilled(ffprobe, res);
+  if (res.code !== 0) throw fail(`ffprobe cannot read the segments of ${name}: ${res.stderr.trim().slice(0, 200)}`);
+  const problems = boundaryProblems({
+    rendition: name,
+    segments: uris.map((uri, i) => ({ uri, bytes: rendition.segmentBytes[i]! })),
+    packets: parsePacketLines(res.stdout),
+    frameRate: rendition.result.frameRate,
+    sourceSeconds,
+  });
+  if (problems.length > 0) throw fail(problems[0]!);
 }
 
 /** The written master playlist parses and names exactly the renditions on disk. */

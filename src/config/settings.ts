@@ -223,6 +223,15 @@ export const SETTINGS = {
     POSTER_MAX_WIDTH: s({ default: '1280', parse: integer(16, 7680), usedBy: LADDER, description: 'Poster width limit (aspect ratio kept, never upscaled)' }),
     POSTER_MAX_HEIGHT: s({ default: '720', parse: integer(16, 4320), usedBy: LADDER, description: 'Poster height limit' }),
     POSTER_QUALITY: s({ default: '85', parse: integer(1, 100), usedBy: LADDER, description: 'Poster JPEG quality, 1–100' }),
+    CHUNK_PARALLELISM: s({
+      default: '1',
+      parse: integer(1, 64),
+      usedBy: LADDER,
+      description:
+        'Chunk processes one encode runs at once; 1 keeps every video in one FFmpeg process (the right choice on a small machine: x264 already fills its cores). Above 1, sources longer than CHUNK_MIN_DURATION are encoded in CHUNK_DURATION pieces and stitched into one package',
+    }),
+    CHUNK_MIN_DURATION: s({ default: '600', parse: integer(0, 86_400), usedBy: LADDER, description: 'Seconds a source must last to be encoded in chunks (with CHUNK_PARALLELISM above 1)' }),
+    CHUNK_DURATION: s({ default: '60', parse: integer(2, 86_400), usedBy: LADDER, description: 'Seconds of source per chunk; a multiple of SEGMENT_DURATION (checked when CHUNK_PARALLELISM is above 1), so every chunk boundary is a segment boundary' }),
   }),
 
   ...group('Sources', {

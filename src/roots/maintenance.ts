@@ -68,8 +68,14 @@ export function parseRate(text: string): number {
   return n;
 }
 
-/** The rollout a ladder gets by default: re-running with the same ladder resumes it, a changed ladder starts a new one. */
-export const defaultRollout = (settings: Settings): string => `ladder-${createHash('sha256').update(JSON.stringify(ladderFromSettings(settings))).digest('hex').slice(0, 8)}`;
+/**
+ * The rollout a ladder gets by default: re-running with the same ladder resumes it, a changed ladder
+ * starts a new one. Chunking is left out: it changes how a package is encoded, not the package.
+ */
+export const defaultRollout = (settings: Settings): string => {
+  const { chunking: _encodedHow, ...ladder } = ladderFromSettings(settings);
+  return `ladder-${createHash('sha256').update(JSON.stringify(ladder)).digest('hex').slice(0, 8)}`;
+};
 
 /** How often recompress-all looks at a full queue again: short next to an encode, one cheap count per look. */
 const QUEUE_POLL_MS = 30_000;

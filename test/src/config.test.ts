@@ -76,6 +76,9 @@ test('bad values: every problem named with the variable and what was expected', 
 test('cross checks: segments a multiple of the keyframe interval; ladder order', () => {
   assert.equal(problemsOf({ SEGMENT_DURATION: '7' }), ['SEGMENT_DURATION must be a multiple of KEYFRAME_INTERVAL (2) so every segment starts on a keyframe, got 7']);
   assert.match(problemsOf({ MEDIUM_RESOLUTION: '1200' })[0] ?? '', /HIGH_RESOLUTION > MEDIUM_RESOLUTION > LOW_RESOLUTION/);
+  assert.equal(problemsOf({ CHUNK_PARALLELISM: '2', CHUNK_DURATION: '45' }), ['CHUNK_DURATION must be a multiple of SEGMENT_DURATION (10) so every chunk boundary is a segment boundary, got 45']);
+  assert.equal(problemsOf({ CHUNK_PARALLELISM: '2', CHUNK_DURATION: '12', SEGMENT_DURATION: '6' }), []);
+  assert.equal(problemsOf({ SEGMENT_DURATION: '8' }), [], 'chunking off: the chunk length is not checked, a segment length valid before stays valid');
   assert.equal(problemsOf({ STORE: 'appwrite' }), ['STORE=appwrite needs APPWRITE_ENDPOINT, APPWRITE_PROJECT_ID, APPWRITE_API_KEY']);
   assert.equal(problemsOf({ STORE: 'appwrite', APPWRITE_ENDPOINT: 'https://aw.example', APPWRITE_PROJECT_ID: 'p', APPWRITE_API_KEY: 'k' }), [
     'APPWRITE_ENDPOINT must end in /v1 (the API version), got "https://aw.example"',

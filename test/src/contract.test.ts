@@ -274,4 +274,33 @@ test('an unknown deinterlace output is a problem of the job environment', () => 
   assert.equal(parsed, { problems: ['VCS_LADDER.deinterlaceOutput must be one of frame, field, got "double"'] });
 });
 
+
+// ------------------------------------------------------------------------------------------------
+// Chunking in the ladder (docs/adr/0022)
+
+test('chunking is in the ladder only when it is on: a default ladder reads exactly as before', () => {
+  assert.not.ok('chunking' in ladderFromSettings(loadConfig({})), 'CHUNK_PARALLELISM=1 (the default)');
+  assert.equal(ladderFromSettings(loadConfig({ CHUNK_PARALLELISM: '4', CHUNK_DURATION: '30', CHUNK_MIN_DURATION: '300' })).chunking, { minSeconds: 300, chunkSeconds: 30, parallelism: 4 });
+});
+
+test('chunking travels through VCS_LADDER and back; a ladder without it (an older controller) still parses', () => {
+  const chunked = job({ ladder: ladderFromSettings(loadConfig({ CHUNK_PARALLELISM: '2' })) });
+  const parsed = parseJobEnvironment(jobEnvironment(chunked));
+  assert.equal((parsed as JobSpec).ladder.chunking, { minSeconds: 600, chunkSeconds: 60, parallelism: 2 });
+  const older = parseJobEnvironment(jobEnvironment(job({ ladder: ladderFromSettings(loadConfig({})) })));
+  assert.ok(!('problems' in older));
+  assert.is((older as JobSpec).ladder.chunking, undefined);
+});
+
+test('bad chunking in a ladder: every problem named', () => {
+  const withChunking = (chunking: unknown) => parseJobEnvironment({ ...jobEnvironment(job()), VCS_LADDER: JSON.stringify({ ...job().ladder, chunking }) });
+  assert.equal(withChunking({ minSeconds: 0, chunkSeconds: 25, parallelism: 2 }), {
+    problems: ['VCS_LADDER.chunking.chunkSeconds must be a multiple of segmentSeconds (10) so every chunk boundary is a segment boundary, got 25'],
+  });
+  assert.equal(withChunking({ minSeconds: -1, chunkSeconds: 60, parallelism: 0 }), {
+    problems: ['VCS_LADDER.chunking.minSeconds must be an integer 0–86400, got -1', 'VCS_LADDER.chunking.parallelism must be an integer 1–1000, got 0'],
+  });
+  assert.equal(withChunking(true), { problems: ['VCS_LADDER.chunking must be an object, got true'] });
+});
+
 test.run();
