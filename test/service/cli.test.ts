@@ -33,7 +33,9 @@ test.before(async () => {
   await makeClip(path.join(clone, 'my-video.mp4'), { width: 320, height: 180, seconds: 2, audio: 2 });
   const ports = await servicePorts();
   // Terminal 1: `STORAGE_PATH=./storage npx vcs serve` (absolute here: the service runs from the repository).
-  serve = await startServe({ ...ports, STORAGE_PATH: storage, API_KEY, WORKER_INTERVAL: '1000', VIDEO_PRESET: 'ultrafast', PUBLIC_URL: `http://127.0.0.1:${ports.PORT}` });
+  // The test polls the API every 100 ms while it waits: the default 100 calls per 15 minutes would
+  // answer 429 on a slow machine (rate limits have their own tests).
+  serve = await startServe({ ...ports, STORAGE_PATH: storage, API_KEY, WORKER_INTERVAL: '1000', VIDEO_PRESET: 'ultrafast', PUBLIC_URL: `http://127.0.0.1:${ports.PORT}`, RATE_LIMIT_MAX_REQUESTS: '100000' });
   // Terminal 2 has no STORAGE_PATH: its store would be the default one, which this folder stands
   // for (so that a CLI that writes its own store never writes outside the test's folder).
   terminal2 = { PORT: ports.PORT, INTERNAL_PORT: ports.INTERNAL_PORT, API_KEY, STORAGE_PATH: path.join(tmp, 'default-store') };
@@ -46,7 +48,11 @@ test.after(async () => {
 });
 
 const vcs = (args: string[], env = terminal2) => runVcs(args, env, { cwd: clone });
-const api = (route: string) => fetch(`${serve.url}${route}`, { headers: { authorization: `Bearer ${API_KEY}` } }).then((r) => r.json());
+const api = async (route: string) => {
+  const res = await fetch(`${serve.url}${route}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+  if (res.status === 429) throw new Error(`${route}: rate-limited`);
+  return res.json();
+};
 const completed = (id: number) => waitFor(async () => (await api(`/api/post/${id}`)).status === 'completed', 120_000, `video ${id} completed\n${serve.output().slice(-2000)}`);
 
 test('quick start: enqueue a local file from a second terminal without STORAGE_PATH, watch it to completed', async () => {
