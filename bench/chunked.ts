@@ -12,7 +12,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { loadConfig } from '../src/config.ts';
@@ -26,7 +26,7 @@ import { measureRendition, selfCheck } from '../transcoder/self-check.ts';
 
 const exec = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '600' }, size: { type: 'string', default: '1920x1080' }, chunk: { type: 'string', default: '60' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '600' }, size: { type: 'string', default: '1920x1080' }, chunk: { type: 'string', default: '60' }, from: { type: 'string' } } });
 const seconds = Number(values.seconds);
 const [width, height] = values.size!.split('x').map(Number) as [number, number];
 const chunkSeconds = Number(values.chunk);
@@ -82,74 +82,124 @@ function makespan(tasks: readonly number[], pods: number): number {
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const f1 = (x: number) => x.toFixed(1);
 
-await mkdir(work, { recursive: true });
-await makeSource();
-const settings = loadConfig({ STORAGE_PATH: work });
-const ladder = ladderFromSettings(settings);
-const probeOut = await exec('ffprobe', probeArgs(source), { maxBuffer: 1 << 20 });
-const info = interpretProbe(JSON.parse(probeOut.stdout));
-const plan = planEncode(info, ladder, { interlaced: false });
-const chunks = planChunks(info.durationSeconds, chunkSeconds, ladder.segmentSeconds, 0);
-console.log(`${f1(info.durationSeconds)} s of ${info.width}x${info.height} at ${info.frameRate} fps, preset ${ladder.preset}, ${chunks.length} chunks of ${chunkSeconds} s, ${plan.renditions.length} renditions`);
-
-// Prepare: what the prepare phase runs besides the download (a local source here).
-const probe = await timed('ffprobe', probeArgs(source));
-const poster = await timed('ffmpeg', buildPosterArgs({ input: source, output: path.join(work, 'poster.jpg'), atSeconds: info.durationSeconds * 0.1, size: posterSize(info, ladder.poster), quality: ladder.poster.quality, plan }));
-const prepare: Timing = { wall: probe.wall + poster.wall, cpu: probe.cpu + poster.cpu };
-
-const singleDir = path.join(work, 'single');
-await rm(singleDir, { recursive: true, force: true });
-const single = await timed('ffmpeg', buildLadderArgs({ input: source, outDir: singleDir, plan, ladder }));
-console.log(`single process: ${f1(single.wall)} s wall, ${f1(single.cpu)} CPU-s`);
-
-const chunksDir = path.join(work, 'chunks');
-const staging = path.join(work, 'staging');
-await rm(chunksDir, { recursive: true, force: true });
-await rm(staging, { recursive: true, force: true });
-await mkdir(chunksDir, { recursive: true });
-const audio = await timed('ffmpeg', buildAudioArgs({ input: source, outDir: chunksDir, plan, ladder }));
-const perChunk: Timing[] = [];
-for (const chunk of chunks) {
-  perChunk.push(await timed('ffmpeg', buildChunkArgs({ input: source, outDir: chunksDir, chunk, plan, ladder })));
-  process.stdout.write(`  chunk ${chunk.index}: ${f1(perChunk.at(-1)!.wall)} s\n`);
+interface Measured {
+  clip: { seconds: number; width: number; height: number; frameRate: number; preset: string; renditions: number };
+  chunkSeconds: number;
+  /** Per chunk: its wall/CPU seconds and whether it is the last (shorter) one. */
+  chunks: (Timing & { last: boolean })[];
+  probe: Timing;
+  poster: Timing;
+  audio: Timing;
+  stitch: Timing;
+  /** Wall seconds of the measuring and self-check (one ffprobe per rendition, sampled decodes). */
+  check: number;
+  single: Timing;
+  measuredAt: string;
 }
-const stitch = await timed('ffmpeg', buildStitchArgs({ chunksDir, outDir: staging, chunks, plan, ladder }), chunksDir);
-const checkStart = process.hrtime.bigint();
-const measured = [];
-for (const r of plan.renditions) measured.push(await measureRendition(staging, r, plan));
-await selfCheck({ dir: staging, renditions: measured, sourceSeconds: info.durationSeconds, ffprobe: 'ffprobe', signal: new AbortController().signal });
-const check = Number(process.hrtime.bigint() - checkStart) / 1e9;
 
-const chunkWall = perChunk.map((t) => t.wall);
-const chunkCpu = sum(perChunk.map((t) => t.cpu));
+async function measure(): Promise<Measured> {
+  await mkdir(work, { recursive: true });
+  await makeSource();
+  const settings = loadConfig({ STORAGE_PATH: work });
+  const ladder = ladderFromSettings(settings);
+  const probeOut = await exec('ffprobe', probeArgs(source), { maxBuffer: 1 << 20 });
+  const info = interpretProbe(JSON.parse(probeOut.stdout));
+  const plan = planEncode(info, ladder, { interlaced: false });
+  const chunks = planChunks(info.durationSeconds, chunkSeconds, ladder.segmentSeconds, 0);
+  console.log(`${f1(info.durationSeconds)} s of ${info.width}x${info.height} at ${info.frameRate} fps, preset ${ladder.preset}, ${chunks.length} chunks of ${chunkSeconds} s, ${plan.renditions.length} renditions`);
+
+  // The prepare phase besides the download (a local source here): probe, poster, audio.
+  const probe = await timed('ffprobe', probeArgs(source));
+  const poster = await timed('ffmpeg', buildPosterArgs({ input: source, output: path.join(work, 'poster.jpg'), atSeconds: info.durationSeconds * 0.1, size: posterSize(info, ladder.poster), quality: ladder.poster.quality, plan }));
+
+  const singleDir = path.join(work, 'single');
+  await rm(singleDir, { recursive: true, force: true });
+  const single = await timed('ffmpeg', buildLadderArgs({ input: source, outDir: singleDir, plan, ladder }));
+  console.log(`single process: ${f1(single.wall)} s wall, ${f1(single.cpu)} CPU-s`);
+
+  const chunksDir = path.join(work, 'chunks');
+  const staging = path.join(work, 'staging');
+  await rm(chunksDir, { recursive: true, force: true });
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(chunksDir, { recursive: true });
+  const audio = await timed('ffmpeg', buildAudioArgs({ input: source, outDir: chunksDir, plan, ladder }));
+  const perChunk: Measured['chunks'] = [];
+  for (const chunk of chunks) {
+    perChunk.push({ ...(await timed('ffmpeg', buildChunkArgs({ input: source, outDir: chunksDir, chunk, plan, ladder }))), last: chunk.last });
+    process.stdout.write(`  chunk ${chunk.index}: ${f1(perChunk.at(-1)!.wall)} s\n`);
+  }
+  const stitch = await timed('ffmpeg', buildStitchArgs({ chunksDir, outDir: staging, chunks, plan, ladder }), chunksDir);
+  const checkStart = process.hrtime.bigint();
+  const measured = [];
+  for (const r of plan.renditions) measured.push(await measureRendition(staging, r, plan));
+  await selfCheck({ dir: staging, renditions: measured, sourceSeconds: info.durationSeconds, ffprobe: 'ffprobe', signal: new AbortController().signal });
+  const check = Number(process.hrtime.bigint() - checkStart) / 1e9;
+  return {
+    clip: { seconds: info.durationSeconds, width: info.width, height: info.height, frameRate: info.frameRate, preset: ladder.preset, renditions: plan.renditions.length },
+    chunkSeconds,
+    chunks: perChunk,
+    probe,
+    poster,
+    audio,
+    stitch,
+    check,
+    single,
+    measuredAt: new Date().toISOString(),
+  };
+}
+
+let m: Measured;
+if (values.from) {
+  m = JSON.parse(await readFile(values.from, 'utf8')) as Measured;
+  console.log(`figures of ${values.from} (measured ${m.measuredAt}): ${f1(m.clip.seconds)} s of ${m.clip.width}x${m.clip.height} at ${m.clip.frameRate} fps, preset ${m.clip.preset}, ${m.chunks.length} chunks of ${m.chunkSeconds} s`);
+} else {
+  m = await measure();
+  const kept = path.join(root, 'bench/out', `chunked-${values.size}-${seconds}s-${chunkSeconds}.json`);
+  await writeFile(kept, `${JSON.stringify(m, null, 2)}\n`);
+  console.log(`measurements kept in ${path.relative(root, kept)}`);
+}
+
+const chunkWall = m.chunks.map((t) => t.wall);
+const chunkCpu = sum(m.chunks.map((t) => t.cpu));
+const prepare: Timing = { wall: m.probe.wall + m.poster.wall + m.audio.wall, cpu: m.probe.cpu + m.poster.cpu + m.audio.cpu };
+const assemble = { wall: m.stitch.wall + m.check, cpu: m.stitch.cpu + m.check };
 console.log(`\nparts (wall / CPU seconds):`);
-console.log(`  prepare (probe + poster)  ${f1(prepare.wall)} / ${f1(prepare.cpu)}`);
-console.log(`  audio, whole source       ${f1(audio.wall)} / ${f1(audio.cpu)}`);
+console.log(`  probe + poster            ${f1(m.probe.wall + m.poster.wall)} / ${f1(m.probe.cpu + m.poster.cpu)}`);
+console.log(`  audio, whole source       ${f1(m.audio.wall)} / ${f1(m.audio.cpu)}`);
 console.log(`  chunks, one after another ${f1(sum(chunkWall))} / ${f1(chunkCpu)}   (each ${chunkWall.map(f1).join(', ')})`);
-console.log(`  copy pass (stitch)        ${f1(stitch.wall)} / ${f1(stitch.cpu)}`);
-console.log(`  self-check (boundaries)   ${f1(check)} wall`);
-console.log(`  single process            ${f1(single.wall)} / ${f1(single.cpu)}`);
-const chunkedCpu = chunkCpu + audio.cpu + stitch.cpu;
-const chunkedWall = sum(chunkWall) + audio.wall + stitch.wall;
-console.log(`\n(a) overhead of chunking: CPU ${f1(chunkedCpu)} / ${f1(single.cpu)} = ${(chunkedCpu / single.cpu).toFixed(3)}x; wall ${f1(chunkedWall)} / ${f1(single.wall)} = ${(chunkedWall / single.wall).toFixed(3)}x   (target ≤ 1.05x)`);
+console.log(`  copy pass (stitch)        ${f1(m.stitch.wall)} / ${f1(m.stitch.cpu)}`);
+console.log(`  self-check (boundaries)   ${f1(m.check)} wall`);
+console.log(`  single process            ${f1(m.single.wall)} / ${f1(m.single.cpu)}`);
+const chunkedCpu = chunkCpu + m.audio.cpu + m.stitch.cpu;
+const chunkedWall = sum(chunkWall) + m.audio.wall + m.stitch.wall;
+console.log(`\n(a) overhead of chunking: CPU ${f1(chunkedCpu)} / ${f1(m.single.cpu)} = ${(chunkedCpu / m.single.cpu).toFixed(3)}x; wall ${f1(chunkedWall)} / ${f1(m.single.wall)} = ${(chunkedWall / m.single.wall).toFixed(3)}x   (target ≤ 1.05x)`);
+const phasesCpu = prepare.cpu + chunkCpu + assemble.cpu;
+const singleRunCpu = m.probe.cpu + m.poster.cpu + m.single.cpu + m.check;
+console.log(`    the three phases (prepare + chunks + assemble) ${f1(phasesCpu)} CPU-s over the single encode alone ${f1(m.single.cpu)}: ${(phasesCpu / m.single.cpu).toFixed(3)}x; over a single run with the same probe, poster and check ${f1(singleRunCpu)}: ${(phasesCpu / singleRunCpu).toFixed(3)}x`);
 
-/** Makespan on K pods: prepare, then audio and chunks on K workers, then the copy pass and the check. */
-function table(label: string, tasks: number[], serial: { prepare: number; stitch: number; check: number }, singleWall: number) {
-  console.log(`\n(b) ${label}: single pod ${f1(singleWall)} s`);
+/** Makespan on K pods: the prepare Job, the chunks on K pods, the assemble Job. */
+function table(label: string, tasks: number[], serial: { prepare: number; assemble: number }, singleRun: number) {
+  console.log(`\n(b) ${label}: single pod ${f1(singleRun)} s`);
   console.log('    K   makespan   speed-up   per pod (speed-up / K)');
   for (const k of [1, 2, 4, 8, 16]) {
-    const m = serial.prepare + makespan(tasks, k) + serial.stitch + serial.check;
-    const speedup = (serial.prepare + singleWall + serial.check) / m;
-    console.log(`   ${String(k).padStart(2)}   ${f1(m).padStart(8)} s ${speedup.toFixed(2).padStart(8)}x   ${(speedup / k).toFixed(2)}`);
+    const span = serial.prepare + makespan(tasks, k) + serial.assemble;
+    const speedup = singleRun / span;
+    console.log(`   ${String(k).padStart(2)}   ${f1(span).padStart(8)} s ${speedup.toFixed(2).padStart(8)}x   ${(speedup / k).toFixed(2)}`);
   }
 }
-table(`this ${f1(info.durationSeconds)} s clip`, [audio.wall, ...chunkWall], { prepare: prepare.wall, stitch: stitch.wall, check }, single.wall);
+const probePoster = m.probe.wall + m.poster.wall;
+table(`this ${f1(m.clip.seconds)} s clip`, chunkWall, { prepare: prepare.wall, assemble: assemble.wall }, probePoster + m.single.wall + m.check);
 
 // A 60-minute source made of this clip's measured parts: its full-length chunks repeated, the audio,
-// the copy pass and the check scaled with the length, the single encode too; prepare as measured.
-const full = chunkWall.filter((_, i) => !chunks[i]!.last);
+// the copy pass and the check scaled with the length, the single encode too; probe and poster as measured.
+const full = m.chunks.filter((c) => !c.last).map((c) => c.wall);
 const pool = full.length > 0 ? full : chunkWall;
-const hourChunks = Math.ceil(3600 / chunkSeconds);
-const scale = 3600 / info.durationSeconds;
+const hourChunks = Math.ceil(3600 / m.chunkSeconds);
+const scale = 3600 / m.clip.seconds;
 const hour = Array.from({ length: hourChunks }, (_, i) => pool[i % pool.length]!);
-table(`a 60-minute source (${hourChunks} chunks from the measured ones; audio, copy pass, check and single scaled ${f1(scale)}x)`, [audio.wall * scale, ...hour], { prepare: prepare.wall, stitch: stitch.wall * scale, check: check * scale }, single.wall * scale);
+table(
+  `a 60-minute source (${hourChunks} chunks from the measured ones; audio, copy pass, check and single scaled ${f1(scale)}x)`,
+  hour,
+  { prepare: probePoster + m.audio.wall * scale, assemble: (m.stitch.wall + m.check) * scale },
+  probePoster + (m.single.wall + m.check) * scale,
+);
