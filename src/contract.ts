@@ -17,7 +17,20 @@ export const JOB_ENV = {
   progressToken: 'VCS_PROGRESS_TOKEN',
   resultPath: 'VCS_RESULT_PATH',
   logPath: 'VCS_LOG_PATH',
+  phase: 'VCS_PHASE',
+  /** Set by Kubernetes in every pod of an Indexed Job: the pod's index (the encode phase's chunk). */
+  chunkIndex: 'JOB_COMPLETION_INDEX',
 } as const;
+
+/**
+ * The phases of a run the Kubernetes runner spreads over Jobs (docs/adr/0022). `prepare`: download,
+ * probe, poster; a source to be chunked then gets its audio and its plan on the volume and the
+ * run stops there (a PreparedResult), any other source is encoded whole as without phases.
+ * `encode`: one index of the Indexed Job, one chunk. `assemble`: the copy pass, the checks and the
+ * publication. No phase: the whole run in one process (local runs).
+ */
+export const PHASES = ['prepare', 'encode', 'assemble'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /** Kubernetes reads the termination message from here; the local runner points it at a file. */
 export const DEFAULT_RESULT_PATH = '/dev/termination-log';
@@ -112,6 +125,10 @@ export interface JobSpec {
   resultPath: string;
   /** Where the run also writes its own log lines (on the volume, for the dashboard); none: stderr only. */
   logPath?: string;
+  /** The part of a phased run this process does; absent: all of it. */
+  phase?: Phase;
+  /** The chunk an `encode` process encodes (JOB_COMPLETION_INDEX). */
+  chunkIndex?: number;
 }
 
 /** The environment that carries `job` to a transcoder process or pod. */
@@ -128,6 +145,8 @@ export function jobEnvironment(job: JobSpec): Record<string, string> {
   if (job.progressUrl) env[JOB_ENV.progressUrl] = job.progressUrl;
   if (job.progressToken) env[JOB_ENV.progressToken] = job.progressToken;
   if (job.logPath) env[JOB_ENV.logPath] = job.logPath;
+  if (job.phase) env[JOB_ENV.phase] = job.phase;
+  // JOB_COMPLETION_INDEX is not passed: Kubernetes sets it in each pod of an Indexed Job.
   return env;
 }
 
@@ -161,6 +180,15 @@ export function parseJobEnvironment(env: Readonly<Record<string, string | undefi
     // A ladder from a controller that predates deinterlaceOutput reads as 'frame'.
     if (value !== undefined && found.length === 0) ladder = { deinterlaceOutput: 'frame', ...(value as Omit<Ladder, 'deinterlaceOutput'>) };
   }
+  const phaseRaw = env[JOB_ENV.phase];
+  const phase = phaseRaw ? (PHASES as readonly string[]).includes(phaseRaw) ? (phaseRaw as Phase) : undefined : undefined;
+  if (phaseRaw && !phase) problems.push(`${JOB_ENV.phase} must be one of ${PHASES.join(', ')}, got ${JSON.stringify(phaseRaw.slice(0, 40))}`);
+  let chunkIndex: number | undefined;
+  if (phase === 'encode') {
+    const raw = env[JOB_ENV.chunkIndex] ?? '';
+    chunkIndex = /^(0|[1-9][0-9]{0,5})$/.test(raw) ? Number(raw) : undefined;
+    if (chunkIndex === undefined) problems.push(`${JOB_ENV.chunkIndex} must be the pod's index (an integer from 0) in the encode phase, got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
   if (problems.length > 0 || !ladder) return { problems };
   return {
     jobName,
@@ -173,6 +201,8 @@ export function parseJobEnvironment(env: Readonly<Record<string, string | undefi
     progressToken: env[JOB_ENV.progressToken] || undefined,
     resultPath: env[JOB_ENV.resultPath] || DEFAULT_RESULT_PATH,
     ...(env[JOB_ENV.logPath] ? { logPath: env[JOB_ENV.logPath] } : {}),
+    ...(phase ? { phase } : {}),
+    ...(chunkIndex !== undefined ? { chunkIndex } : {}),
   };
 }
 
@@ -270,6 +300,11 @@ export interface ProgressReport {
   /** Overall progress 0–100. */
   progress: number;
   etaSeconds: number | null;
+  /**
+   * A report of one chunk of a phased run (an index of the encode Job): the receiver adds up the
+   * chunks' shares into the run's progress. `fraction` is the share (0–1) of this chunk written.
+   */
+  part?: { index: number; count: number; fraction: number };
 }
 
 export interface RenditionResult {
@@ -304,6 +339,26 @@ export type TranscodeResult =
     };
 
 export const RESULT_MAX_BYTES = 4096;
+
+/**
+ * What a phase that does not finish the run writes as its result (docs/adr/0022): the prepare
+ * phase of a source to be chunked (its plan has `chunks` chunks, the encode Job's completions),
+ * or one chunk of the encode phase.
+ */
+export type PhaseResult =
+  | { ok: true; jobName: string; videoId: number; phase: 'prepare'; chunks: number; timings: Record<string, number> }
+  | { ok: true; jobName: string; videoId: number; phase: 'encode'; chunk: number; timings: Record<string, number> };
+
+/** The chunk count of a prepare phase's result, or undefined for any other message. */
+export function preparedChunks(message: string | undefined): number | undefined {
+  if (!message) return undefined;
+  try {
+    const v = JSON.parse(message) as Partial<Extract<PhaseResult, { phase: 'prepare' }>>;
+    return v && v.ok === true && v.phase === 'prepare' && Number.isSafeInteger(v.chunks) && v.chunks! >= 2 ? v.chunks : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Serialises a result, shortening the error message if needed to stay under the size limit: the

@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../src/config.ts';
-import { DEFAULT_RESULT_PATH, EXIT, JOB_ENV, ladderFromSettings, parseJobEnvironment, serializeResult, type JobSpec, type TranscodeResult } from '../src/contract.ts';
+import { DEFAULT_RESULT_PATH, EXIT, JOB_ENV, ladderFromSettings, parseJobEnvironment, serializeResult, type JobSpec, type PhaseResult, type TranscodeOutput, type TranscodeResult } from '../src/contract.ts';
 import { asVcsError, vcsError, type VcsError } from '../src/errors.ts';
 import type { Env } from '../src/config.ts';
 import type { Logger } from '../src/log.ts';
-import { transcode, RunState } from './pipeline.ts';
+import { transcode, RunState, type TranscodeDeps } from './pipeline.ts';
+import { runAssemble, runChunk, runPrepare } from './phases.ts';
 import { createProgressSink } from './progress.ts';
 
 export interface TranscodeCommand {
@@ -148,31 +149,48 @@ export async function runTranscoder(
   const progress = createProgressSink({ jobName: job.jobName, videoId: job.videoId, url: job.progressUrl, token: job.progressToken, log: jobLog });
   const state = new RunState(Date.now);
   const started = Date.now();
-  let result: TranscodeResult;
+  /** A phase that does not end the run (docs/adr/0022) writes its own small result. */
+  let result: TranscodeResult | PhaseResult;
   try {
     checkWorkDir(job);
-    const output = await transcode(
-      job,
-      {
-        ffmpeg: settings.FFMPEG_PATH,
-        ffprobe: settings.FFPROBE_PATH,
-        fetch: {
-          maxBytes: settings.MAX_SOURCE_BYTES,
-          timeoutMs: settings.DOWNLOAD_TIMEOUT,
-          idleTimeoutMs: settings.DOWNLOAD_IDLE_TIMEOUT,
-          maxRedirects: settings.MAX_REDIRECTS,
-          allowPrivate: settings.ALLOW_PRIVATE_SOURCES,
-        },
-        allowLocalSources: allowLocal,
-        log: jobLog,
-        progress,
-        signal: controller.signal,
+    const deps: TranscodeDeps = {
+      ffmpeg: settings.FFMPEG_PATH,
+      ffprobe: settings.FFPROBE_PATH,
+      fetch: {
+        maxBytes: settings.MAX_SOURCE_BYTES,
+        timeoutMs: settings.DOWNLOAD_TIMEOUT,
+        idleTimeoutMs: settings.DOWNLOAD_IDLE_TIMEOUT,
+        maxRedirects: settings.MAX_REDIRECTS,
+        allowPrivate: settings.ALLOW_PRIVATE_SOURCES,
       },
-      state,
-    );
+      allowLocalSources: allowLocal,
+      log: jobLog,
+      progress,
+      signal: controller.signal,
+    };
+    const ids = { jobName: job.jobName, videoId: job.videoId };
+    let output: TranscodeOutput | undefined;
+    let phaseDone: PhaseResult | undefined;
+    if (job.phase === 'prepare') {
+      const outcome = await runPrepare(job, deps, state);
+      if (outcome.kind === 'published') output = outcome.output;
+      else phaseDone = { ok: true, ...ids, phase: 'prepare', chunks: outcome.chunks, timings: state.timings };
+    } else if (job.phase === 'encode') {
+      await runChunk(job, deps, state, job.chunkIndex!);
+      phaseDone = { ok: true, ...ids, phase: 'encode', chunk: job.chunkIndex!, timings: state.timings };
+    } else if (job.phase === 'assemble') {
+      output = await runAssemble(job, deps, state);
+    } else {
+      output = await transcode(job, deps, state);
+    }
     state.timings.total = (Date.now() - started) / 1000;
-    result = { ok: true, jobName: job.jobName, videoId: job.videoId, step: 'completed', output, timings: state.timings };
-    jobLog.info({ totalBytes: output.totalBytes, seconds: state.timings.total }, 'package published');
+    if (output) {
+      result = { ok: true, ...ids, step: 'completed', output, timings: state.timings };
+      jobLog.info({ totalBytes: output.totalBytes, seconds: state.timings.total }, 'package published');
+    } else {
+      result = phaseDone!;
+      jobLog.info({ phase: job.phase, seconds: state.timings.total }, `${job.phase} phase done`);
+    }
   } catch (thrown) {
     const err: VcsError = controller.signal.aborted ? asVcsError(controller.signal.reason) : asVcsError(thrown);
     state.timings.total = (Date.now() - started) / 1000;
@@ -192,7 +210,7 @@ export async function runTranscoder(
     process.off('disconnect', onDisconnect);
   }
   await progress.flush();
-  const text = serializeResult(result);
+  const text = 'phase' in result ? JSON.stringify(result) : serializeResult(result);
   await writeResult(job.resultPath, text, jobLog);
   stdout(`${text}\n`);
   if (result.ok) return EXIT.ok;

@@ -1,0 +1,152 @@
+/**
+ * The phases of a run spread over Jobs (docs/adr/0022), as the pods run them: `vcs transcode` with
+ * the job contract's environment and VCS_PHASE, JOB_COMPLETION_INDEX for the encode phase. A 30 s
+ * clip in three 10 s chunks: prepare → encode 0, 1, 2 (two at once) → assemble gives the package a
+ * single process gives; the prepared state refuses what is not its own; a short source is published
+ * by the prepare phase alone; a failed prepare leaves nothing.
+ */
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { jobEnvironment, ladderFromSettings, type JobSpec } from '../../src/contract.ts';
+import { loadConfig } from '../../src/config.ts';
+import { PREPARED_FILE } from '../../transcoder/phases.ts';
+import { makeClip } from '../support/media.ts';
+import { assertPackage, exists } from '../support/package-asserts.ts';
+import { resultOf, runVcs } from '../support/vcs.ts';
+
+const test = suite('transcoder phases');
+let tmp = '';
+let clip = '';
+let shortClip = '';
+
+const SECONDS = 30;
+const SETTINGS = { VIDEO_PRESET: 'veryfast', MEDIUM_RESOLUTION: '160', LOW_RESOLUTION: '144', CHUNK_PARALLELISM: '2', CHUNK_DURATION: '10', CHUNK_MIN_DURATION: '20' };
+const RENDITIONS = [
+  { name: 'high', width: 320, height: 180 },
+  { name: 'medium', width: 284, height: 160 },
+  { name: 'low', width: 256, height: 144 },
+];
+
+test.before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'vcs-phases-'));
+  clip = await makeClip(path.join(tmp, 'clip.mp4'), { width: 320, height: 180, seconds: SECONDS, audio: 2 });
+  shortClip = await makeClip(path.join(tmp, 'short.mp4'), { width: 320, height: 180, seconds: 12, audio: 2 });
+});
+test.after(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function jobFor(name: string, source: string, videoId = 7): JobSpec {
+  const ladder = ladderFromSettings(loadConfig({ STORAGE_PATH: tmp, ...SETTINGS }));
+  return {
+    jobName: name,
+    videoId,
+    sourceUrl: `file://${source}`,
+    outputDir: path.join(tmp, 'hls', name),
+    workDir: path.join(tmp, 'work', name),
+    ladder,
+    resultPath: path.join(tmp, `${name}.result.json`),
+  };
+}
+
+/** One phase as a pod runs it. */
+function phase(job: JobSpec, which: 'prepare' | 'encode' | 'assemble', index?: number) {
+  const env = { ...jobEnvironment({ ...job, phase: which }), ALLOW_LOCAL_SOURCES: 'true', STORAGE_PATH: path.join(tmp, 'storage') };
+  return runVcs(['transcode'], index === undefined ? env : { ...env, JOB_COMPLETION_INDEX: String(index) });
+}
+
+test('prepare → three chunks, two at once → assemble: the package of one process, the work folder gone', async () => {
+  const job = jobFor('vcs-7-1', clip);
+  const prepared = await phase(job, 'prepare');
+  assert.is(prepared.code, 0, prepared.stderr.slice(-3000));
+  const result = resultOf(prepared);
+  assert.equal({ ok: result.ok, phase: result.phase, chunks: result.chunks }, { ok: true, phase: 'prepare', chunks: 3 });
+  assert.equal(JSON.parse(await readFile(job.resultPath, 'utf8')), result, 'the result file (the termination message) says the same');
+  assert.ok(await exists(path.join(job.workDir, PREPARED_FILE)), 'the prepared state is on the volume');
+  assert.ok(await exists(path.join(job.workDir, 'chunks', 'audio.ts')), 'the audio was encoded once, in the prepare phase');
+  assert.ok(await exists(path.join(job.workDir, 'staging', 'poster.jpg')));
+  assert.not.ok(await exists(job.outputDir), 'nothing published yet');
+
+  const encodes = await Promise.all([phase(job, 'encode', 0), phase(job, 'encode', 1)]);
+  encodes.push(await phase(job, 'encode', 2));
+  for (const [i, e] of encodes.entries()) {
+    assert.is(e.code, 0, e.stderr.slice(-3000));
+    assert.equal({ ok: resultOf(e).ok, phase: resultOf(e).phase, chunk: resultOf(e).chunk }, { ok: true, phase: 'encode', chunk: i });
+  }
+  const files = await readdir(path.join(job.workDir, 'chunks'));
+  assert.equal(files.filter((f) => /^\d{3}-/.test(f)).sort(), ['000-high.ts', '000-low.ts', '000-medium.ts', '001-high.ts', '001-low.ts', '001-medium.ts', '002-high.ts', '002-low.ts', '002-medium.ts']);
+
+  const assembled = await phase(job, 'assemble');
+  assert.is(assembled.code, 0, assembled.stderr.slice(-3000));
+  const done = resultOf(assembled);
+  assert.is(done.ok, true);
+  assert.is(done.step, 'completed');
+  assert.is(done.output.renditions.length, 3);
+  await assertPackage(job.outputDir, { renditions: RENDITIONS, audio: true, frameRate: 30, sourceSeconds: SECONDS, poster: { width: 320, height: 180 } });
+  const high = await readFile(path.join(job.outputDir, 'high', 'playlist.m3u8'), 'utf8');
+  assert.equal(high.split('\n').filter((l) => l.startsWith('#EXTINF:')), ['#EXTINF:10.000000,', '#EXTINF:10.000000,', '#EXTINF:10.000000,'], 'segments of 10 s, as in one process');
+  assert.not.ok(await exists(job.workDir), 'the work folder is removed once published');
+});
+
+test('the encode phase refuses a prepared state that is missing, not its own, or has no such chunk: VCS_ERR_BAD_JOB, exit 2', async () => {
+  const job = jobFor('vcs-8-1', clip, 8);
+  const missing = await phase(job, 'encode', 0);
+  assert.is(missing.code, 2);
+  assert.is(resultOf(missing).error.code, 'VCS_ERR_BAD_JOB');
+  assert.match(resultOf(missing).error.message, /prepared state of vcs-8-1 .* cannot be read/);
+
+  const prepared = await phase(job, 'prepare');
+  assert.is(prepared.code, 0, prepared.stderr.slice(-2000));
+  const beyond = await phase(job, 'encode', 5);
+  assert.is(beyond.code, 2);
+  assert.match(resultOf(beyond).error.message, /has 3 chunks, so no chunk 5/);
+
+  const other = jobFor('vcs-8-2', clip, 8);
+  await rm(other.workDir, { recursive: true, force: true });
+  await cp(job.workDir, other.workDir, { recursive: true });
+  const foreign = await phase(other, 'encode', 0);
+  assert.is(foreign.code, 2);
+  assert.match(resultOf(foreign).error.message, /belongs to "vcs-8-1"/);
+
+  await writeFile(path.join(job.workDir, PREPARED_FILE), '{"version":1,');
+  const garbage = await phase(job, 'encode', 0);
+  assert.is(garbage.code, 2);
+  assert.match(resultOf(garbage).error.message, /is not JSON/);
+
+  const bad = await runVcs(['transcode'], { ...jobEnvironment({ ...job, phase: 'encode' }), STORAGE_PATH: path.join(tmp, 'storage') });
+  assert.is(bad.code, 2, 'no JOB_COMPLETION_INDEX');
+  assert.match(resultOf(bad).error.message, /JOB_COMPLETION_INDEX must be the pod's index/);
+});
+
+test('a source shorter than CHUNK_MIN_DURATION is published by the prepare phase alone', async () => {
+  const job = jobFor('vcs-9-1', shortClip, 9);
+  const run = await phase(job, 'prepare');
+  assert.is(run.code, 0, run.stderr.slice(-3000));
+  const result = resultOf(run);
+  assert.is(result.ok, true);
+  assert.is(result.step, 'completed', 'the whole result, not a phase result');
+  assert.is(result.phase, undefined);
+  await assertPackage(job.outputDir, { renditions: RENDITIONS, audio: true, frameRate: 30, sourceSeconds: 12, poster: { width: 320, height: 180 } });
+  assert.not.ok(await exists(job.workDir));
+});
+
+test('the assemble phase makes the poster again when an earlier attempt lost it; a failed prepare leaves no work folder', async () => {
+  const job = jobFor('vcs-10-1', clip, 10);
+  assert.is((await phase(job, 'prepare')).code, 0);
+  for (const i of [0, 1, 2]) assert.is((await phase(job, 'encode', i)).code, 0);
+  await rm(path.join(job.workDir, 'staging'), { recursive: true });
+  const assembled = await phase(job, 'assemble');
+  assert.is(assembled.code, 0, assembled.stderr.slice(-3000));
+  assert.ok(await exists(path.join(job.outputDir, 'poster.jpg')));
+
+  const broken = jobFor('vcs-11-1', path.join(tmp, 'no-such-file.mp4'), 11);
+  const failed = await phase(broken, 'prepare');
+  assert.is(failed.code, 2);
+  assert.is(resultOf(failed).error.code, 'VCS_ERR_SOURCE_NOT_FOUND');
+  assert.not.ok(await exists(broken.workDir), 'a failed prepare leaves nothing for the next attempt to trip on');
+});
+
+test.run();
