@@ -168,10 +168,36 @@ export function jsonPatch(doc: any, ops: { op: string; path: string; value?: unk
 
 const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/**
+ * The API server's checks on the Indexed Job fields (batch validation, 1.33): the per-index
+ * back-off belongs to Indexed Jobs, and maxFailedIndexes and the FailIndex action need it.
+ */
+function validateJob(job: Obj): void {
+  const spec = job.spec ?? {};
+  const indexed = spec.completionMode === 'Indexed';
+  const causes: { reason: string; message: string; field: string }[] = [];
+  const invalid = (field: string, value: unknown, detail: string) => causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${detail}`, field });
+  if (!indexed && spec.backoffLimitPerIndex != null) invalid('spec.backoffLimitPerIndex', spec.backoffLimitPerIndex, 'requires indexed completion mode');
+  if (!indexed && spec.maxFailedIndexes != null) invalid('spec.maxFailedIndexes', spec.maxFailedIndexes, 'requires indexed completion mode');
+  if (spec.maxFailedIndexes != null && spec.backoffLimitPerIndex == null) {
+    causes.push({ reason: 'FieldValueRequired', message: 'Required value: when maxFailedIndexes is specified', field: 'spec.backoffLimitPerIndex' });
+  }
+  if (indexed && spec.maxFailedIndexes != null && spec.maxFailedIndexes > (spec.completions ?? 1)) invalid('spec.maxFailedIndexes', spec.maxFailedIndexes, 'must be less than or equal to completions');
+  for (const [i, rule] of ((spec.podFailurePolicy?.rules ?? []) as { action?: string }[]).entries()) {
+    if (rule.action === 'FailIndex' && spec.backoffLimitPerIndex == null) invalid(`spec.podFailurePolicy.rules[${i}].action`, rule.action, 'requires the backoffLimitPerIndex to be set');
+  }
+  if (!causes.length) return;
+  const list = causes.map((c) => `${c.field}: ${c.message}`);
+  const name = job.metadata.name;
+  throw new StatusError(422, 'Invalid', `Job.batch ${JSON.stringify(name)} is invalid: ${list.length === 1 ? list[0] : `[${list.join(', ')}]`}`, { name, group: 'batch', kind: 'Job', causes });
+}
+
 /** Server-side defaults of a created Job (docs/protocols/kubernetes-api.md §5). */
 function defaultJob(job: Obj): void {
   const uid = job.metadata.uid!;
-  job.spec = { completions: 1, parallelism: 1, backoffLimit: 6, completionMode: 'NonIndexed', suspend: false, ...job.spec };
+  // With a per-index limit, the Job-wide backoffLimit is effectively off (math.MaxInt32).
+  const backoffLimit = job.spec?.backoffLimitPerIndex != null ? 2147483647 : 6;
+  job.spec = { completions: 1, parallelism: 1, backoffLimit, completionMode: 'NonIndexed', suspend: false, ...job.spec };
   if (job.spec.podFailurePolicy) job.spec.podReplacementPolicy = 'Failed';
   job.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
   const template = (job.spec.template ??= {});
@@ -238,6 +264,7 @@ export class ObjectStore {
   create(resource: string, ns: string, body: Obj): Obj {
     const t = RESOURCES[resource]!;
     checkName(t, body?.metadata?.name);
+    if (resource === 'jobs') validateJob(body);
     if (this.objects.has(this.key(resource, ns, body.metadata.name))) throw alreadyExists(t, body.metadata.name);
     this.rv++;
     const obj: Obj = {
