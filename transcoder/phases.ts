@@ -112,10 +112,10 @@ export async function runPrepare(job: JobSpec, deps: TranscodeDeps, state: RunSt
 
 /** The encode phase: chunk `index` of every video rendition. Progress: the chunk's share, reported as a part. */
 export async function runChunk(job: JobSpec, deps: TranscodeDeps, state: RunState, index: number): Promise<void> {
+  state.enter('compressing');
   const prepared = await readPrepared(job);
   const chunk = prepared.chunks[index];
   if (!chunk) throw badPlan(job, `has ${prepared.chunks.length} chunks, so no chunk ${index}`);
-  state.enter('compressing');
   const count = prepared.chunks.length;
   deps.progress.part(index, count, 0);
   const run = chunkRun(job, deps, prepared);
@@ -129,11 +129,11 @@ export async function runChunk(job: JobSpec, deps: TranscodeDeps, state: RunStat
  * is missing (an earlier assemble published the staging folder and was stopped before its result).
  */
 export async function runAssemble(job: JobSpec, deps: TranscodeDeps, state: RunState): Promise<TranscodeOutput> {
+  state.enter('compressing');
+  deps.progress.update('compressing', 1);
   const prepared = await readPrepared(job);
   const staging = stagingDir(job);
   await mkdir(staging, { recursive: true });
-  state.enter('compressing');
-  deps.progress.update('compressing', 1);
   const poster = path.join(staging, 'poster.jpg');
   if (!(await stat(poster).then((s) => s.size > 0, () => false))) {
     prepared.posterBytes = await makePoster(job, deps, prepared.input, prepared.source, prepared.plan, poster);

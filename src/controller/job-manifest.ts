@@ -13,14 +13,19 @@
  *   (eviction, preemption, node drain) are retried without counting against backoffLimit.
  * - Security: the "restricted" Pod Security Standard (non-root, read-only root filesystem with an
  *   emptyDir at /tmp, no capabilities, RuntimeDefault seccomp) and no service-account token.
+ * - Chunking on (docs/adr/0022): the run's Job is its prepare phase (VCS_PHASE=prepare); the
+ *   runner follows it with `<run>-encode`, an Indexed Job of one index per chunk (per-index
+ *   retries, FailIndex on exit 2, no failed index tolerated), and `<run>-assemble`, built by
+ *   `buildPhaseManifest` from the pod template of the run's Job, so every phase runs with the
+ *   image and settings the run started with.
  */
 import type { V1Affinity, V1Job, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
 import type { Settings } from '../config.ts';
-import { DEFAULT_RESULT_PATH, EXIT, jobEnvironment, type JobSpec, type Ladder } from '../contract.ts';
+import { DEFAULT_RESULT_PATH, EXIT, JOB_ENV, jobEnvironment, ladderProblems, type JobSpec, type Ladder } from '../contract.ts';
 import type { VideoJob } from '../jobs/model.ts';
 import type { VolumePaths } from '../volume/layout.ts';
 import { jobSpecOn } from './apply.ts';
-import { parseJobName } from './job-name.ts';
+import { fitsPhases, parseJobName, phaseJobName, type JobPhase } from './job-name.ts';
 
 export const CONTAINER_NAME = 'transcoder';
 /**
@@ -38,6 +43,9 @@ export const LABEL = {
   managedBy: 'app.kubernetes.io/managed-by',
   videoId: 'vcs/wp-post-id',
   attempt: 'vcs/attempt',
+  /** The phase of a chunked run (prepare, encode, assemble) and the run it belongs to. */
+  phase: 'vcs/phase',
+  run: 'vcs/run',
 } as const;
 
 const APP = 'video-compression';
@@ -81,6 +89,95 @@ export type ManifestSettings = Pick<
   | 'JOB_TTL_SECONDS_AFTER_FINISHED'
 >;
 
+/**
+ * Job-wide retries of a one-pod Job (the run's Job, the assemble phase). Disruptions (eviction,
+ * preemption, node drain) do not count; exit 2 (the input can never succeed) fails the Job at once.
+ */
+function oneShotSpec(s: ManifestSettings) {
+  return {
+    backoffLimit: s.JOB_BACKOFF_LIMIT,
+    activeDeadlineSeconds: s.JOB_ACTIVE_DEADLINE_SECONDS,
+    // Results are recorded within a pass of the Job finishing; the TTL only bounds the leftovers.
+    ttlSecondsAfterFinished: s.JOB_TTL_SECONDS_AFTER_FINISHED,
+    podFailurePolicy: {
+      // First matching rule wins; needs restartPolicy: Never.
+      rules: [
+        { action: 'FailJob', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT.permanent] } },
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      ],
+    },
+  };
+}
+
+/**
+ * The encode phase: one index per chunk, at most `parallelism` pods at once. Each index is retried
+ * on its own (`backoffLimitPerIndex`, JOB_BACKOFF_LIMIT), exit 2 fails its index at once
+ * (FailIndex), and one failed index fails the Job (`maxFailedIndexes: 0`): a package needs every
+ * chunk, so encoding the rest would be wasted. No Job-wide backoffLimit (the server's default with
+ * per-index limits is "unlimited": the per-index ones decide).
+ */
+function indexedSpec(s: ManifestSettings, chunks: number, parallelism: number) {
+  return {
+    completionMode: 'Indexed',
+    completions: chunks,
+    parallelism: Math.max(1, Math.min(chunks, parallelism)),
+    backoffLimitPerIndex: s.JOB_BACKOFF_LIMIT,
+    maxFailedIndexes: 0,
+    activeDeadlineSeconds: s.JOB_ACTIVE_DEADLINE_SECONDS,
+    ttlSecondsAfterFinished: s.JOB_TTL_SECONDS_AFTER_FINISHED,
+    podFailurePolicy: {
+      rules: [
+        { action: 'FailIndex', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT.permanent] } },
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      ],
+    },
+  };
+}
+
+/** The ladder in a pod template's environment (VCS_LADDER), or undefined. */
+function ladderOf(job: V1Job): Ladder | undefined {
+  const text = job.spec?.template.spec?.containers.find((c) => c.name === CONTAINER_NAME)?.env?.find((e) => e.name === JOB_ENV.ladder)?.value;
+  try {
+    const value = text ? (JSON.parse(text) as unknown) : undefined;
+    return value !== undefined && ladderProblems(value).length === 0 ? (value as Ladder) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Job of a later phase of run `from` (the run's Job or a phase Job of it: their pod templates
+ * are the same but for VCS_PHASE), as the Job it follows ran: the same pod template (image,
+ * environment, volume, scheduling, security), a new name, its phase's labels and VCS_PHASE, and the
+ * phase's spec. `chunks` (the encode phase): the chunk count the prepare phase planned. Pure.
+ * Throws RangeError for a Job that is not a phased run's.
+ */
+export function buildPhaseManifest(from: V1Job, phase: Exclude<JobPhase, 'prepare'>, s: ManifestSettings, chunks = 0): V1Job {
+  const labels = from.metadata?.labels ?? {};
+  const run = labels[LABEL.run];
+  const parts = run ? parseJobName(run) : null;
+  const template = from.spec?.template.spec;
+  const ladder = ladderOf(from);
+  if (!run || !parts || !template || !ladder?.chunking) throw new RangeError(`phase manifest: ${from.metadata?.name} is not a Job of a chunked run`);
+  if (phase === 'encode' && !(Number.isSafeInteger(chunks) && chunks >= 2)) throw new RangeError(`phase manifest: an encode phase needs 2 chunks or more, got ${chunks}`);
+  const name = phaseJobName(run, phase);
+  const podLabels = { ...instanceLabels(parts.prefix), [LABEL.videoId]: String(parts.videoId), [LABEL.attempt]: String(parts.attempt), [LABEL.phase]: phase, [LABEL.run]: run };
+  const pod = structuredClone(template);
+  for (const c of pod.containers) {
+    if (c.name !== CONTAINER_NAME) continue;
+    c.env = (c.env ?? []).map((e) => (e.name === JOB_ENV.phase ? { name: e.name, value: phase } : e));
+  }
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, labels: podLabels },
+    spec: {
+      ...(phase === 'encode' ? indexedSpec(s, chunks, ladder.chunking.parallelism) : oneShotSpec(s)),
+      template: { metadata: { labels: podLabels }, spec: pod },
+    },
+  };
+}
+
 /** The job contract of a run inside a pod: paths on the volume, the result as termination message. */
 export function podJobSpec(
   volume: VolumePaths,
@@ -109,8 +206,18 @@ export function buildJobManifest(job: JobSpec, settingsEnv: Record<string, strin
   if (!parts || parts.videoId !== job.videoId || parts.prefix !== s.KUBE_INSTANCE) {
     throw new RangeError(`job manifest: ${job.jobName} is not a run name of video ${job.videoId} in instance ${s.KUBE_INSTANCE}`);
   }
-  const labels = { ...instanceLabels(s.KUBE_INSTANCE), [LABEL.videoId]: String(parts.videoId), [LABEL.attempt]: String(parts.attempt) };
-  const env = { ...settingsEnv, ...jobEnvironment(job) };
+  // A run name too long for its phase Jobs' names encodes in one pod (a 50-character run name
+  // leaves room for `-encode-<index>`; the default instance name leaves 42 characters to spare).
+  const { chunking: _dropped, ...whole } = job.ladder;
+  const phased = job.ladder.chunking !== undefined && fitsPhases(job.jobName);
+  const run: JobSpec = phased ? { ...job, phase: 'prepare' } : { ...job, ladder: whole };
+  const labels = {
+    ...instanceLabels(s.KUBE_INSTANCE),
+    [LABEL.videoId]: String(parts.videoId),
+    [LABEL.attempt]: String(parts.attempt),
+    ...(phased ? { [LABEL.phase]: 'prepare', [LABEL.run]: job.jobName } : {}),
+  };
+  const env = { ...settingsEnv, ...jobEnvironment(run) };
   const resources: V1ResourceRequirements = {};
   const requests = quantities(s.TRANSCODER_CPU_REQUEST, s.TRANSCODER_MEMORY_REQUEST);
   const limits = quantities(s.TRANSCODER_CPU_LIMIT, s.TRANSCODER_MEMORY_LIMIT);
@@ -122,17 +229,7 @@ export function buildJobManifest(job: JobSpec, settingsEnv: Record<string, strin
     kind: 'Job',
     metadata: { name: job.jobName, labels },
     spec: {
-      backoffLimit: s.JOB_BACKOFF_LIMIT,
-      activeDeadlineSeconds: s.JOB_ACTIVE_DEADLINE_SECONDS,
-      // Results are recorded within a pass of the Job finishing; the TTL only bounds the leftovers.
-      ttlSecondsAfterFinished: s.JOB_TTL_SECONDS_AFTER_FINISHED,
-      podFailurePolicy: {
-        // First matching rule wins; needs restartPolicy: Never.
-        rules: [
-          { action: 'FailJob', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT.permanent] } },
-          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-        ],
-      },
+      ...oneShotSpec(s),
       template: {
         metadata: { labels },
         spec: {

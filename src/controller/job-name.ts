@@ -58,3 +58,28 @@ export function nextJobName(video: Pick<VideoJob, 'wp_post_id' | 'job_name'>, kn
   }
   return jobName(video.wp_post_id, last + 1, prefix);
 }
+
+/** The phases of a chunked run, each a Job (docs/adr/0022); `prepare` is the run's own Job. */
+export type JobPhase = 'prepare' | 'encode' | 'assemble';
+
+/**
+ * Run names of at most this length can have phase Jobs: `<run>-assemble` and the encode Job's pod
+ * host names `<run>-encode-<index>` (indexes up to 99999) must fit 63 characters.
+ */
+export const MAX_PHASED_RUN_LENGTH = 63 - '-encode-'.length - 5;
+
+export const fitsPhases = (run: string): boolean => run.length <= MAX_PHASED_RUN_LENGTH;
+
+/** `<run>-encode` / `<run>-assemble`; the prepare phase is the run's own Job. */
+export function phaseJobName(run: string, phase: JobPhase): string {
+  return phase === 'prepare' ? run : `${run}-${phase}`;
+}
+
+/** The run and phase of a Job name: a run name is its prepare phase; null for anything else. */
+export function parseRunJobName(name: string): { run: string; phase: JobPhase; parts: JobNameParts } | null {
+  const own = parseJobName(name);
+  if (own) return { run: name, phase: 'prepare', parts: own };
+  const match = /^(.*)-(encode|assemble)$/.exec(name);
+  const parts = match ? parseJobName(match[1]!) : null;
+  return match && parts && fitsPhases(match[1]!) ? { run: match[1]!, phase: match[2] as JobPhase, parts } : null;
+}

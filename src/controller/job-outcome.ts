@@ -7,6 +7,9 @@
  * How a failure reads on the video (error_message, error_code, failed_at_step, retryable):
  * - PodFailurePolicy (exit 2, the FailJob rule): permanent. The transcoder's own error when its
  *   result was kept (e.g. VCS_ERR_NOT_A_VIDEO at `probing`), else the Job's reason.
+ * - MaxFailedIndexesExceeded / FailedIndexes (the encode phase of a chunked run, docs/adr/0022): an
+ *   index failed. Permanent when its pod exited 2 (the FailIndex rule), else retryable: the
+ *   index ran out of its own retries.
  * - BackoffLimitExceeded, DeadlineExceeded and any other reason: retryable, the message names the
  *   Job's reason; the last attempt's own error (code, step, message) is kept beside it, except a
  *   cancellation, which is only the deadline's SIGTERM seen from inside.
@@ -14,9 +17,9 @@
  * are read.
  */
 import type { V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
-import type { TranscodeResult } from '../contract.ts';
+import { EXIT, type TranscodeResult } from '../contract.ts';
 import { CONTAINER_NAME } from './job-manifest.ts';
-import { parseJobName } from './job-name.ts';
+import { parseRunJobName } from './job-name.ts';
 import type { RunStatus } from './runner.ts';
 
 type Time = Date | string | undefined | null;
@@ -57,6 +60,9 @@ export function parseResult(message: string | undefined): TranscodeResult | unde
   return typeof r.error?.code === 'string' && typeof r.error.message === 'string' && typeof r.error.step === 'string' ? (r as TranscodeResult) : undefined;
 }
 
+/** Reasons of an Indexed Job that failed because an index did (Kubernetes ≥ 1.33). */
+const INDEX_FAILURES = new Set(['MaxFailedIndexesExceeded', 'FailedIndexes']);
+
 interface Terminated {
   exitCode: number;
   message: string | undefined;
@@ -79,15 +85,19 @@ function terminations(pods: V1Pod[]): Terminated[] {
 /** At most this much of a log tail goes into a reason (the document's error_message). */
 const EXCERPT_CHARS = 300;
 
+/** When a Job started (its first pod), else when it was created. */
+export const jobStartedAt = (job: V1Job): number => millis(job.status?.startTime) ?? millis(job.metadata?.creationTimestamp) ?? 0;
+
 /**
- * The run a Job stands for, or null when it is not one of ours. `pods` are needed only for a
- * finished Job (its result); without them a finished Job reads without a result.
+ * The run a Job stands for, or null when it is not one of ours. A phase Job of a chunked run
+ * (`<run>-encode`, `<run>-assemble`) reads as its run. `pods` are needed only for a finished Job
+ * (its result); without them a finished Job reads without a result.
  */
 export function runStatusOf(job: V1Job, pods: V1Pod[] = []): RunStatus | null {
   const name = job.metadata?.name ?? '';
-  const parts = parseJobName(name);
-  if (!parts) return null;
-  const base = { jobName: name, videoId: parts.videoId, startedAt: millis(job.status?.startTime) ?? millis(job.metadata?.creationTimestamp) ?? 0 };
+  const parsed = parseRunJobName(name);
+  if (!parsed) return null;
+  const base = { jobName: parsed.run, videoId: parsed.parts.videoId, startedAt: jobStartedAt(job) };
   const state = jobState(job);
   if (state.state === 'running') return { ...base, phase: 'running' };
   const ends = terminations(pods);
@@ -97,12 +107,15 @@ export function runStatusOf(job: V1Job, pods: V1Pod[] = []): RunStatus | null {
     const result = parseResult(end?.message);
     return { ...finished, phase: 'succeeded', exitCode: 0, ...(result ? { result } : { reason: `${state.reason}: the pod left no result` }) };
   }
-  const end = ends.find((e) => e.exitCode !== 0 && !e.disrupted) ?? ends[0];
+  // The pod that failed the Job: not one stopped by the Job's own end (the other indexes of a
+  // failing Indexed Job are stopped with SIGTERM after the culprit, so they end later), not a disruption.
+  const failing = ends.filter((e) => e.exitCode !== 0 && !e.disrupted);
+  const end = failing.find((e) => e.exitCode !== EXIT.cancelled) ?? failing[0] ?? ends[0];
   const last = parseResult(end?.message);
   const exitCode = end?.exitCode;
   const jobReason = state.message ? `${state.reason}: ${state.message}` : state.reason;
   const tail = end && !last && end.message ? `; last log: ${end.message.trim().slice(-EXCERPT_CHARS)}` : '';
-  if (state.reason === 'PodFailurePolicy') {
+  if (state.reason === 'PodFailurePolicy' || (INDEX_FAILURES.has(state.reason) && exitCode === EXIT.permanent)) {
     const result = last && !last.ok ? last : undefined;
     return { ...finished, phase: 'failed', exitCode, permanent: true, ...(result ? { result } : { reason: `${jobReason}${tail}` }) };
   }

@@ -16,15 +16,20 @@
  *   clean up after it.
  * - After a restart nothing needs recovering: the first list finds the Jobs, and the controller
  *   matches them to its videos by name (job_name) — adoption.
+ * - A chunked run (docs/adr/0022) is up to three Jobs: the run's own (prepare), `<run>-encode`
+ *   (Indexed) and `<run>-assemble`. list() reports one RunStatus per run, and creates the next
+ *   phase's Job when the one before completed (run-phases.ts decides, from the Jobs alone, so a
+ *   restarted or new leader goes on where the Jobs are). stop() deletes every phase's Job.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { JobSpec } from '../contract.ts';
+import { preparedChunks, type JobSpec } from '../contract.ts';
 import type { Logger } from '../log.ts';
 import { apiReason, apiStatus, describeError, isUnavailable, type KubeClients } from './kube-client.ts';
 import { createListWatch } from './kube-watch.ts';
-import { JOB_NAME_LABEL } from './job-manifest.ts';
-import { parseJobName } from './job-name.ts';
-import { isFinished, runStatusOf } from './job-outcome.ts';
+import { CONTAINER_NAME, JOB_NAME_LABEL } from './job-manifest.ts';
+import { parseRunJobName, phaseJobName, type JobPhase } from './job-name.ts';
+import { isFinished, jobStartedAt, runStatusOf } from './job-outcome.ts';
+import { decidePhase, type PhaseDecision, type RunJobs } from './run-phases.ts';
 import { RunnerUnavailableError, type Runner, type RunStatus } from './runner.ts';
 
 export interface KubeRunnerOptions {
@@ -33,6 +38,8 @@ export interface KubeRunnerOptions {
   labelSelector: string;
   /** The Job of a run (job-manifest.ts buildJobManifest with the settings). */
   manifest: (job: JobSpec) => V1Job;
+  /** The Job of a later phase of a chunked run (job-manifest.ts buildPhaseManifest with the settings). */
+  phaseManifest: (from: V1Job, phase: 'encode' | 'assemble', chunks?: number) => V1Job;
   /** A full re-list of the Jobs this often (WORKER_INTERVAL). */
   resyncMs: number;
   log: Logger;
@@ -45,6 +52,10 @@ export interface KubeRunner extends Runner {
   synced(): boolean;
 }
 
+const PHASES: JobPhase[] = ['prepare', 'encode', 'assemble'];
+/** Every Job name a run may have: its own and its phases'. */
+const jobNamesOf = (run: string): string[] => PHASES.map((p) => phaseJobName(run, p));
+
 const unavailable = (what: string, err: unknown) =>
   new RunnerUnavailableError(`Kubernetes API server unavailable (${what}): ${describeError(err)}`, { cause: err });
 
@@ -55,11 +66,13 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
   const changed = () => listeners.forEach((l) => l());
   /** Finished Jobs removed by someone else, kept until their outcome is recorded. */
   const tombstones = new Map<string, V1Job>();
-  /** Outcomes recorded (forget): not reported again while their Jobs linger until the TTL. */
+  /** Runs whose outcomes are recorded (forget): not reported again while their Jobs linger until the TTL. */
   const forgotten = new Set<string>();
   /** A finished Job's status with its result, read once from its pods. */
   const outcomes = new Map<string, RunStatus>();
-  /** Jobs this runner deleted, until forgotten: reported from their pods (stopping, then stopped). */
+  /** The chunk count each Complete prepare Job's pod planned (null: none), read once. */
+  const plans = new Map<string, number | null>();
+  /** Runs this runner deleted, until forgotten: reported from their pods (stopping, then stopped). */
   const stopping = new Map<string, { videoId: number; startedAt: number; reason: string }>();
 
   const jobs = createListWatch<V1Job>({
@@ -84,12 +97,73 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     }
   }
 
+  /** The pods of every Job of a run. */
+  async function podsOfRun(run: string): Promise<V1Pod[]> {
+    try {
+      return (await core.listNamespacedPod({ namespace, labelSelector: `${JOB_NAME_LABEL} in (${jobNamesOf(run).join(',')})` })).items;
+    } catch (err) {
+      throw unavailable(`reading the pods of ${run}`, err);
+    }
+  }
+
+  /** What the succeeded pod of a Complete prepare Job planned: its chunk count, or null. */
+  async function planOf(prepare: V1Job): Promise<number | null> {
+    const name = prepare.metadata?.name ?? '';
+    const known = plans.get(name);
+    if (known !== undefined) return known;
+    const pods = await podsOf(name);
+    const message = pods.map((p) => p.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME)?.state?.terminated).find((t) => t?.exitCode === 0)?.message;
+    const chunks = preparedChunks(message) ?? null;
+    plans.set(name, chunks);
+    return chunks;
+  }
+
+  /** Creates a phase Job; one that exists already (409) is this very phase, adopted. */
+  async function createPhase(d: Extract<PhaseDecision, { kind: 'create' }>): Promise<void> {
+    const body = opts.phaseManifest(d.from, d.phase, d.phase === 'encode' ? d.chunks : undefined);
+    const name = body.metadata?.name ?? '';
+    try {
+      jobs.pin(await batch.createNamespacedJob({ namespace, body }));
+      log.info({ job: name, phase: d.phase, ...(d.phase === 'encode' ? { chunks: d.chunks } : {}) }, `${d.phase} Job created`);
+      return;
+    } catch (err) {
+      if (isUnavailable(err)) throw unavailable(`creating ${name}`, err);
+      if (!(apiStatus(err) === 409 && apiReason(err) === 'AlreadyExists')) throw new Error(`the API server refused Job ${name}: ${describeError(err)}`, { cause: err });
+    }
+    try {
+      jobs.pin(await batch.readNamespacedJob({ name, namespace }));
+    } catch (err) {
+      throw unavailable(`reading ${name}`, err);
+    }
+    log.info({ job: name }, 'phase Job already exists: adopted');
+  }
+
+  /** One run's status from its Jobs, creating its next phase's Job when the one before completed. */
+  async function runStatus(run: string, videoId: number, group: RunJobs): Promise<RunStatus | null> {
+    let decision = decidePhase(group);
+    if (decision?.kind === 'read-plan') decision = decidePhase(group, await planOf(decision.prepare));
+    if (!decision || decision.kind === 'read-plan') return null;
+    const startedAt = Math.min(...Object.values(group).map((j: V1Job) => jobStartedAt(j)));
+    if (decision.kind === 'report') {
+      const status = await statusOf(decision.job);
+      return status && { ...status, startedAt };
+    }
+    try {
+      await createPhase(decision);
+    } catch (err) {
+      if (err instanceof RunnerUnavailableError) throw err;
+      // A refused phase Job fails the run (retryably: a new attempt starts from its own prepare).
+      return { jobName: run, videoId, startedAt, phase: 'failed', finishedAt: Date.now(), reason: `could not start the ${decision.phase} phase: ${(err as Error).message}` };
+    }
+    return { jobName: run, videoId, startedAt, phase: 'running' };
+  }
+
   const isLive = (pod: V1Pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 
-  /** A deleted Job: running while a pod of it still runs, then failed (stopped). */
+  /** A deleted run: running while a pod of any of its Jobs still runs, then failed (stopped). */
   async function stoppedStatus(jobName: string, s: { videoId: number; startedAt: number; reason: string }): Promise<RunStatus> {
     const base = { jobName, videoId: s.videoId, startedAt: s.startedAt };
-    if ((await podsOf(jobName)).some(isLive)) return { ...base, phase: 'running', reason: `stopping: ${s.reason}` };
+    if ((await podsOfRun(jobName)).some(isLive)) return { ...base, phase: 'running', reason: `stopping: ${s.reason}` };
     return { ...base, phase: 'failed', reason: `stopped: ${s.reason}` };
   }
 
@@ -121,11 +195,13 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     const live = new Set(jobs.items().map((j) => j.metadata?.name ?? ''));
     for (const pod of pods.filter(isLive)) {
       const jobName = pod.metadata?.labels?.[JOB_NAME_LABEL] ?? '';
-      const parts = parseJobName(jobName);
-      if (!parts || live.has(jobName) || stopping.has(jobName)) continue;
+      const parsed = parseRunJobName(jobName);
+      if (!parsed || live.has(jobName) || stopping.has(parsed.run)) continue;
+      // A run with a Job left goes on through that Job; only a run with none is stopping.
+      if (jobNamesOf(parsed.run).some((n) => live.has(n))) continue;
       const created = pod.metadata?.creationTimestamp;
-      stopping.set(jobName, { videoId: parts.videoId, startedAt: created ? new Date(created).getTime() : Date.now(), reason: 'its Job was deleted before this controller started' });
-      log.info({ job: jobName, pod: pod.metadata?.name }, 'pod of a deleted Job still running: watched until it ends');
+      stopping.set(parsed.run, { videoId: parsed.parts.videoId, startedAt: created ? new Date(created).getTime() : Date.now(), reason: 'its Job was deleted before this controller started' });
+      log.info({ job: jobName, run: parsed.run, pod: pod.metadata?.name }, 'pod of a deleted Job still running: watched until it ends');
     }
   }
 
@@ -153,13 +229,19 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
       if (!jobs.synced()) throw new RunnerUnavailableError('Kubernetes API server unavailable: the Jobs are not listed yet');
       const live = jobs.items();
       const names = new Set(live.map((j) => j.metadata?.name ?? ''));
-      for (const name of forgotten) if (!names.has(name)) forgotten.delete(name);
-      for (const name of outcomes.keys()) if (!names.has(name) && !tombstones.has(name)) outcomes.delete(name);
-      const out: RunStatus[] = [];
+      for (const run of forgotten) if (!jobNamesOf(run).some((n) => names.has(n))) forgotten.delete(run);
+      for (const map of [outcomes, plans]) for (const name of map.keys()) if (!names.has(name) && !tombstones.has(name)) map.delete(name);
+      const runs = new Map<string, { videoId: number; jobs: RunJobs }>();
       for (const job of [...live, ...tombstones.values()]) {
-        const name = job.metadata?.name ?? '';
-        if (forgotten.has(name) || stopping.has(name)) continue;
-        const status = await statusOf(job);
+        const parsed = parseRunJobName(job.metadata?.name ?? '');
+        if (!parsed || forgotten.has(parsed.run) || stopping.has(parsed.run)) continue;
+        const entry = runs.get(parsed.run) ?? { videoId: parsed.parts.videoId, jobs: {} };
+        entry.jobs[parsed.phase] = job;
+        runs.set(parsed.run, entry);
+      }
+      const out: RunStatus[] = [];
+      for (const [run, { videoId, jobs: group }] of runs) {
+        const status = await runStatus(run, videoId, group);
         if (status) out.push(status);
       }
       for (const [name, s] of stopping) out.push(await stoppedStatus(name, s));
@@ -168,27 +250,35 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
 
     async stop(jobName, reason) {
       if (stopping.has(jobName)) return;
-      const known = jobs.get(jobName) ?? tombstones.get(jobName);
-      const run = known ? runStatusOf(known) : null;
-      try {
-        await batch.deleteNamespacedJob({ name: jobName, namespace, propagationPolicy: 'Background' });
-        log.info({ job: jobName, reason }, 'job deleted');
-      } catch (err) {
-        if (apiStatus(err) !== 404) throw isUnavailable(err) ? unavailable(`deleting ${jobName}`, err) : err;
+      const known = jobNamesOf(jobName).map((n) => jobs.get(n) ?? tombstones.get(n)).filter((j): j is V1Job => j !== undefined);
+      const startedAt = known.length ? Math.min(...known.map((j) => runStatusOf(j)?.startedAt ?? Date.now())) : Date.now();
+      // Every phase's Job: a later phase may have been created since this pass listed them.
+      for (const name of jobNamesOf(jobName)) {
+        try {
+          await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+          log.info({ job: name, reason }, 'job deleted');
+        } catch (err) {
+          if (apiStatus(err) !== 404) throw isUnavailable(err) ? unavailable(`deleting ${name}`, err) : err;
+        }
+        jobs.remove(name);
+        tombstones.delete(name);
+        outcomes.delete(name);
+        plans.delete(name);
       }
-      jobs.remove(jobName);
-      tombstones.delete(jobName);
-      outcomes.delete(jobName);
-      const parts = parseJobName(jobName);
-      if (parts) stopping.set(jobName, { videoId: parts.videoId, startedAt: run?.startedAt ?? Date.now(), reason });
+      const parsed = parseRunJobName(jobName);
+      if (parsed) stopping.set(jobName, { videoId: parsed.parts.videoId, startedAt, reason });
     },
 
     async forget(jobName) {
-      if (jobs.get(jobName) && !isFinished(jobs.get(jobName)!)) return;
+      const names = jobNamesOf(jobName);
+      if (names.some((n) => jobs.get(n) && !isFinished(jobs.get(n)!))) return;
       stopping.delete(jobName);
       forgotten.add(jobName);
-      tombstones.delete(jobName);
-      outcomes.delete(jobName);
+      for (const name of names) {
+        tombstones.delete(name);
+        outcomes.delete(name);
+        plans.delete(name);
+      }
     },
 
     onChange(listener) {

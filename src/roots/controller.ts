@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { transcoderSettingsEnvironment, type Env, type Settings } from '../config.ts';
 import type { Controller } from '../controller/controller.ts';
-import { buildJobManifest, instanceSelector } from '../controller/job-manifest.ts';
+import { buildJobManifest, buildPhaseManifest, instanceSelector } from '../controller/job-manifest.ts';
 import { kubeClients } from '../controller/kube-client.ts';
 import { createKubeRunner } from '../controller/kube-runner.ts';
 import { createLeaderElector, defaultIdentity, type LeaderElector } from '../controller/leader.ts';
@@ -57,6 +57,7 @@ export async function startController(settings: Settings, env: Env, log: Logger,
     api: kube,
     labelSelector: instanceSelector(settings.KUBE_INSTANCE),
     manifest: (job) => buildJobManifest(job, podSettings, settings),
+    phaseManifest: (from, phase, chunks) => buildPhaseManifest(from, phase, settings, chunks),
     resyncMs: settings.WORKER_INTERVAL,
     log: log.child({ part: 'runner' }),
   });

@@ -72,6 +72,9 @@ function runner(): KubeRunner {
     api: { batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), watch: new Watch(kc), namespace: NS },
     labelSelector: SELECTOR,
     manifest,
+    phaseManifest: () => {
+      throw new Error('no chunked runs here');
+    },
     resyncMs: 60_000,
     log,
   });

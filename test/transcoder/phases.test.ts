@@ -95,6 +95,7 @@ test('the encode phase refuses a prepared state that is missing, not its own, or
   const job = jobFor('vcs-8-1', clip, 8);
   const missing = await phase(job, 'encode', 0);
   assert.is(missing.code, 2);
+  assert.is(resultOf(missing).error.step, 'compressing', 'the step the run failed at');
   assert.is(resultOf(missing).error.code, 'VCS_ERR_BAD_JOB');
   assert.match(resultOf(missing).error.message, /prepared state of vcs-8-1 .* cannot be read/);
 
