@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, loadConfig, transcoderSettingsEnvironment, type Settings } from '../../src/config.ts';
 import { ladderFromSettings } from '../../src/contract.ts';
-import { buildJobManifest, instanceSelector, podJobSpec } from '../../src/controller/job-manifest.ts';
+import { buildJobManifest, buildPhaseManifest, instanceSelector, podJobSpec } from '../../src/controller/job-manifest.ts';
 import type { VideoJob } from '../../src/jobs/model.ts';
 
 const test = suite('job manifest');
@@ -166,6 +166,83 @@ test('pure and deterministic; every field is one the Kubernetes API knows (the c
   const a = manifest(55, 2, extra);
   assert.equal(manifest(55, 2, extra), a);
   assert.equal(JSON.parse(JSON.stringify(ObjectSerializer.serialize(a, 'V1Job', ''))), JSON.parse(JSON.stringify(a)));
+});
+
+const CHUNKING = { CHUNK_PARALLELISM: '4', CHUNK_DURATION: '60', CHUNK_MIN_DURATION: '600' };
+
+test('chunking on: the run’s Job is its prepare phase (VCS_PHASE, phase and run labels); off, or a run name too long for phases: the Job of today', () => {
+  const phased = manifest(42, 1, CHUNKING);
+  assert.is(envOf(phased).VCS_PHASE, 'prepare');
+  assert.equal(JSON.parse(envOf(phased).VCS_LADDER!).chunking, { minSeconds: 600, chunkSeconds: 60, parallelism: 4 });
+  for (const labels of [phased.metadata!.labels!, phased.spec!.template.metadata!.labels!]) assert.equal([labels['vcs/phase'], labels['vcs/run']], ['prepare', 'vcs-42-1']);
+  const plain = manifest(42, 1);
+  assert.is(envOf(plain).VCS_PHASE, undefined);
+  assert.is(plain.metadata!.labels!['vcs/phase'], undefined);
+  assert.is(JSON.parse(envOf(plain).VCS_LADDER!).chunking, undefined);
+  // 29-character instance + 16-digit id + 16-digit attempt: 63 characters, no room for `-encode-<index>`.
+  const long = manifest(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, { ...CHUNKING, KUBE_INSTANCE: `${'a'.repeat(28)}9` });
+  assert.is(envOf(long).VCS_PHASE, undefined, 'encoded in one pod');
+  assert.is(JSON.parse(envOf(long).VCS_LADDER!).chunking, undefined, 'and told so: no chunking in its ladder');
+  assert.is(long.metadata!.labels!['vcs/phase'], undefined);
+});
+
+test('the encode phase: an Indexed Job of one index per chunk from the run’s pod template, per-index retries, FailIndex on exit 2, no failed index tolerated', () => {
+  const prepare = manifest(42, 1, { ...CHUNKING, JOB_BACKOFF_LIMIT: '3', JOB_ACTIVE_DEADLINE_SECONDS: '1200' });
+  const s = settingsOf({ ...CHUNKING, JOB_BACKOFF_LIMIT: '3', JOB_ACTIVE_DEADLINE_SECONDS: '1200' });
+  // As the API server returns it: server-added labels, a selector and defaults that must not be copied.
+  const served = structuredClone(prepare);
+  served.metadata!.uid = 'abc';
+  served.metadata!.resourceVersion = '17';
+  served.spec!.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': 'abc' } };
+  served.spec!.template.metadata!.labels = { ...served.spec!.template.metadata!.labels, 'batch.kubernetes.io/controller-uid': 'abc', 'job-name': 'vcs-42-1' };
+  served.status = { succeeded: 1 };
+  const encode = buildPhaseManifest(served, 'encode', s, 60);
+  const labels = { ...prepare.metadata!.labels!, 'vcs/phase': 'encode', 'vcs/run': 'vcs-42-1' };
+  assert.equal(encode.metadata, { name: 'vcs-42-1-encode', labels });
+  assert.equal(encode.spec!.template.metadata, { labels });
+  const { template, ...spec } = encode.spec!;
+  assert.equal(spec, {
+    completionMode: 'Indexed',
+    completions: 60,
+    parallelism: 4,
+    backoffLimitPerIndex: 3,
+    maxFailedIndexes: 0,
+    activeDeadlineSeconds: 1200,
+    ttlSecondsAfterFinished: 3600,
+    podFailurePolicy: {
+      rules: [
+        { action: 'FailIndex', onExitCodes: { containerName: 'transcoder', operator: 'In', values: [2] } },
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      ],
+    },
+  });
+  // The pod: the run's own, but for VCS_PHASE.
+  assert.equal({ ...envOf(encode), VCS_PHASE: 'prepare' }, envOf(prepare));
+  assert.is(envOf(encode).VCS_PHASE, 'encode');
+  const { containers: a, ...podA } = template.spec!;
+  const { containers: b, ...podB } = prepare.spec!.template.spec!;
+  assert.equal(podA, podB);
+  assert.equal({ ...a[0]!, env: [] }, { ...b[0]!, env: [] });
+  assert.is(buildPhaseManifest(served, 'encode', s, 3).spec!.parallelism, 3, 'no more pods than chunks');
+  assert.equal(JSON.parse(JSON.stringify(ObjectSerializer.serialize(encode, 'V1Job', ''))), JSON.parse(JSON.stringify(encode)), 'every field known to the API');
+  // Pod host names <job>-<index> fit 63 characters.
+  assert.ok(`${encode.metadata!.name}-99999`.length <= 63);
+});
+
+test('the assemble phase: a one-pod Job like the run’s, from the encode Job; phases of anything but a chunked run are refused', () => {
+  const s = settingsOf(CHUNKING);
+  const prepare = manifest(42, 1, CHUNKING);
+  const assemble = buildPhaseManifest(buildPhaseManifest(prepare, 'encode', s, 10), 'assemble', s);
+  assert.is(assemble.metadata!.name, 'vcs-42-1-assemble');
+  assert.equal([assemble.metadata!.labels!['vcs/phase'], assemble.metadata!.labels!['vcs/run']], ['assemble', 'vcs-42-1']);
+  const { template, ...spec } = assemble.spec!;
+  const { template: prepareTemplate, ...prepareSpec } = prepare.spec!;
+  assert.equal(spec, prepareSpec, 'backoffLimit, deadline, TTL and FailJob as the run’s Job');
+  assert.is(envOf(assemble).VCS_PHASE, 'assemble');
+  assert.equal({ ...envOf(assemble), VCS_PHASE: 'prepare' }, envOf(prepare));
+  assert.throws(() => buildPhaseManifest(manifest(42, 1), 'encode', s, 10), RangeError, 'a run without chunking');
+  assert.throws(() => buildPhaseManifest(prepare, 'encode', s, 1), RangeError, 'one chunk is no encode phase');
+  assert.throws(() => buildPhaseManifest({ metadata: { name: 'x' } }, 'assemble', s), RangeError);
 });
 
 test('Kubernetes settings are validated at start, with the variable and what was expected', () => {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { jobName, nextJobName, parseJobName } from '../../src/controller/job-name.ts';
+import { fitsPhases, jobName, MAX_PHASED_RUN_LENGTH, nextJobName, parseJobName, parseRunJobName, phaseJobName } from '../../src/controller/job-name.ts';
 
 /** Kubernetes object names that must be DNS-1123 labels (Job names). */
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -78,6 +78,34 @@ test('nextJobName names the attempt with the installation’s prefix, counting a
   assert.is(nextJobName({ wp_post_id: 5, job_name: null }, [], 'prod'), 'prod-5-1');
   assert.is(nextJobName({ wp_post_id: 5, job_name: 'vcs-5-2' }, [], 'prod'), 'prod-5-3'); // installation renamed
   assert.is(nextJobName({ wp_post_id: 5, job_name: 'prod-5-2' }, ['prod-5-4'], 'prod'), 'prod-5-5');
+});
+
+test('phase Jobs of a chunked run: <run>-encode and <run>-assemble, read back as their run; the prepare phase is the run’s own Job', () => {
+  assert.is(phaseJobName('vcs-7-2', 'prepare'), 'vcs-7-2');
+  assert.is(phaseJobName('vcs-7-2', 'encode'), 'vcs-7-2-encode');
+  assert.is(phaseJobName('vcs-7-2', 'assemble'), 'vcs-7-2-assemble');
+  const rows: [string, ReturnType<typeof parseRunJobName>][] = [
+    ['vcs-7-2', { run: 'vcs-7-2', phase: 'prepare', parts: { prefix: 'vcs', videoId: 7, attempt: 2 } }],
+    ['vcs-7-2-encode', { run: 'vcs-7-2', phase: 'encode', parts: { prefix: 'vcs', videoId: 7, attempt: 2 } }],
+    ['prod-eu-7-2-assemble', { run: 'prod-eu-7-2', phase: 'assemble', parts: { prefix: 'prod-eu', videoId: 7, attempt: 2 } }],
+    ['vcs-7-2-prepare', null],
+    ['vcs-7-encode', null],
+    ['vcs-7-2-encode-1', null],
+    ['encode', null],
+    ['vcs-7-02-encode', null],
+  ];
+  for (const [name, expected] of rows) assert.equal(parseRunJobName(name), expected, name);
+});
+
+test('a run name has phases only when its phase Jobs and their pods’ host names fit 63 characters', () => {
+  assert.is(MAX_PHASED_RUN_LENGTH, 50);
+  const longest = `${'a'.repeat(29)}-${'9'.repeat(10)}-${'9'.repeat(9)}`; // 50
+  assert.is(longest.length, 50);
+  assert.ok(fitsPhases(longest));
+  assert.ok(`${phaseJobName(longest, 'encode')}-99999`.length <= 63 && phaseJobName(longest, 'assemble').length <= 63);
+  assert.not.ok(fitsPhases(`${longest}9`));
+  assert.is(parseRunJobName(`${longest}9-encode`), null, 'a name too long for phases is never read as one');
+  assert.ok(fitsPhases(jobName(Number.MAX_SAFE_INTEGER, 999)), 'the default prefix leaves room for any id and a 3-digit attempt');
 });
 
 test.run();

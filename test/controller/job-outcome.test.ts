@@ -67,6 +67,28 @@ test('failures: each reason as the video will read it', () => {
       want: { message: /^DeadlineExceeded: DeadlineExceeded message$/ },
     },
     {
+      name: 'an index failed by FailIndex (exit 2) in the encode phase: permanent, the culprit’s error rather than the siblings’ SIGTERM',
+      reason: 'MaxFailedIndexesExceeded',
+      pods: [pod(2, failure('VCS_ERR_BAD_JOB', true, 'compressing'), '2025-01-01T00:01:00Z'), pod(143, failure('VCS_ERR_CANCELLED', false, 'compressing'), '2025-01-01T00:01:02Z')],
+      want: { permanent: true, code: 'VCS_ERR_BAD_JOB', message: /^VCS_ERR_BAD_JOB happened$/, step: 'compressing' },
+    },
+    {
+      name: 'an index out of its own retries (backoffLimitPerIndex): retryable, the last attempt’s error',
+      reason: 'MaxFailedIndexesExceeded',
+      pods: [
+        pod(1, failure('VCS_ERR_FFMPEG_FAILED', false, 'compressing'), '2025-01-01T00:01:00Z'),
+        pod(137, 'Killed', '2025-01-01T00:02:00Z'),
+        pod(143, failure('VCS_ERR_CANCELLED', false, 'compressing'), '2025-01-01T00:02:01Z'),
+      ],
+      want: { message: /^MaxFailedIndexesExceeded: MaxFailedIndexesExceeded message; last log: Killed$/ },
+    },
+    {
+      name: 'failed indexes once every index ended (no maxFailedIndexes): the same reading',
+      reason: 'FailedIndexes',
+      pods: [pod(2, failure('VCS_ERR_BAD_JOB', true, 'compressing'), '2025-01-01T00:01:00Z'), pod(0, '{"ok":true,"phase":"encode","chunk":0}', '2025-01-01T00:02:00Z')],
+      want: { permanent: true, code: 'VCS_ERR_BAD_JOB', message: /^VCS_ERR_BAD_JOB happened$/, step: 'compressing' },
+    },
+    {
       name: 'pods already gone',
       reason: 'BackoffLimitExceeded',
       pods: [],
@@ -91,10 +113,18 @@ test('failures: each reason as the video will read it', () => {
   }
 });
 
+test('a phase Job reads as its run: <run>-encode and <run>-assemble report the run’s name and video', () => {
+  for (const name of ['vcs-123-2-encode', 'vcs-123-2-assemble']) {
+    const s = runStatusOf({ ...job([['SuccessCriteriaMet', 'CompletionsReached'], ['Complete', 'CompletionsReached']]), metadata: { name } }, [pod(0, ok, T)])!;
+    assert.equal([s.jobName, s.videoId, s.phase, s.result?.ok], ['vcs-123-2', 123, 'succeeded', true], name);
+  }
+  assert.is(runStatusOf({ ...job(), metadata: { name: 'vcs-123-2-other' } }), null);
+});
+
 test('termination messages: only the transcoder’s result JSON is a result', () => {
   assert.is(parseResult(ok)?.ok, true);
   assert.is(parseResult(failure('VCS_ERR_X', false))?.ok, false);
-  for (const text of [undefined, '', 'ffmpeg: crashed', '{"ok":true}', '{"ok":false,"error":{"code":1}}', '[1]', 'null']) assert.is(parseResult(text), undefined, String(text));
+  for (const text of [undefined, '', 'ffmpeg: crashed', '{"ok":true}', '{"ok":false,"error":{"code":1}}', '[1]', 'null', '{"ok":true,"phase":"prepare","chunks":3}']) assert.is(parseResult(text), undefined, String(text));
 });
 
 test.run();

@@ -101,6 +101,24 @@ parse('invalid reports are null', () => {
   for (const [what, body] of cases) assert.is(parseReport(body), null, what);
 });
 
+parse('a chunk’s part: index below count, count 2 or more, fraction 0–1, only in the compressing step', () => {
+  const part = (p: unknown, step = 'compressing') => parseReport({ ...VALID, step, part: p });
+  assert.equal(part({ index: 2, count: 3, fraction: 0.5 })?.part, { index: 2, count: 3, fraction: 0.5 });
+  const bad: [string, unknown, string?][] = [
+    ['null', null],
+    ['a number', 3],
+    ['index = count', { index: 3, count: 3, fraction: 0 }],
+    ['negative index', { index: -1, count: 3, fraction: 0 }],
+    ['fractional index', { index: 0.5, count: 3, fraction: 0 }],
+    ['one chunk', { index: 0, count: 1, fraction: 0 }],
+    ['absurd count', { index: 0, count: 1e9, fraction: 0 }],
+    ['fraction above 1', { index: 0, count: 3, fraction: 1.01 }],
+    ['fraction a string', { index: 0, count: 3, fraction: '0.5' }],
+    ['another step', { index: 0, count: 3, fraction: 0.5 }, 'finalizing'],
+  ];
+  for (const [what, p, step] of bad) assert.is(part(p, step), null, what);
+});
+
 parse.run();
 
 // ── the receiver ───────────────────────────────────────────────────────────────────────────────
@@ -170,6 +188,39 @@ receive('ignored: a video not in processing, an unknown video, or a superseded a
   await ctx.store.transition(1, 'completed', { compression_step: 'completed', compression_progress: 100 });
   assert.is(await send(ctx, report()), 'ignored', 'completed');
   assert.equal(await stepOf(ctx, 1), ['completed', 100]);
+});
+
+receive('chunks reporting at once: the run’s progress is the mean of their shares, never lower than recorded, each chunk’s end always written', async (ctx) => {
+  const part = (index: number, fraction: number) => report({ progress: 0, etaSeconds: null, part: { index, count: 4, fraction } });
+  assert.is(await send(ctx, part(0, 0.5)), 'recorded');
+  assert.equal(await stepOf(ctx, 1), ['compressing', 27]); // 18 + 77 × 0.5/4
+  ctx.clock.now += 500;
+  assert.is(await send(ctx, part(1, 0.5)), 'throttled', 'within the interval: kept, not written');
+  ctx.clock.now += 500;
+  assert.is(await send(ctx, part(2, 1)), 'recorded', 'a chunk’s end is written at once');
+  assert.equal(await stepOf(ctx, 1), ['compressing', 56]); // 18 + 77 × 2/4: the throttled share counts
+  ctx.clock.now += 3000;
+  assert.is(await send(ctx, part(1, 0)), 'recorded', 'index 1 retried from 0');
+  assert.equal(await stepOf(ctx, 1), ['compressing', 56], 'never lower than recorded');
+  ctx.clock.now += 3000;
+  for (const i of [0, 1, 3]) await send(ctx, part(i, 1));
+  assert.equal(await stepOf(ctx, 1), ['compressing', 95]);
+  const eta = ctx.receiver.eta(1);
+  assert.ok(eta === undefined || eta.etaSeconds >= 0);
+  assert.is(ctx.receiver.remembered().chunkedRuns, 1);
+  ctx.clock.now += 6 * 60_000;
+  await send(ctx, report({ jobName: 'vcs-3-2', videoId: 3 }));
+  assert.is(ctx.receiver.remembered().chunkedRuns, 0, 'forgotten once it stops reporting');
+});
+
+receive('chunks: an ETA from the rate of all chunks together', async (ctx) => {
+  const part = (index: number, fraction: number) => report({ progress: 0, etaSeconds: null, part: { index, count: 2, fraction } });
+  await send(ctx, part(0, 0));
+  ctx.clock.now += 10_000;
+  await send(ctx, part(0, 0.5));
+  ctx.clock.now += 10_000;
+  await send(ctx, part(1, 0.5)); // half of the whole in 20 s: 20 s to go
+  assert.is(ctx.receiver.eta(1)?.etaSeconds, 20);
 });
 
 receive('recorded: the step and progress are written to the video', async (ctx) => {

@@ -8,6 +8,7 @@ import {
   ladderFromSettings,
   ladderProblems,
   parseJobEnvironment,
+  preparedChunks,
   RESULT_MAX_BYTES,
   serializeResult,
   X264_PRESETS,
@@ -53,6 +54,30 @@ test('job environment: round trip, with and without the optional variables', () 
   const logged = { ...JOB, logPath: '/storage/temp/logs/42/transcode-42-1.log' };
   assert.is(jobEnvironment(logged)[JOB_ENV.logPath], logged.logPath);
   assert.equal(parseJobEnvironment(jobEnvironment(logged)), logged);
+});
+
+test('job environment: VCS_PHASE, and JOB_COMPLETION_INDEX (set by Kubernetes) in the encode phase', () => {
+  for (const phase of ['prepare', 'assemble'] as const) {
+    const env = jobEnvironment({ ...JOB, phase });
+    assert.is(env[JOB_ENV.phase], phase);
+    assert.equal(parseJobEnvironment(env), { ...JOB, phase });
+  }
+  const encode = jobEnvironment({ ...JOB, phase: 'encode', chunkIndex: 7 });
+  assert.is(encode[JOB_ENV.chunkIndex], undefined, 'the index is not passed: Kubernetes sets it per pod');
+  assert.equal(parseJobEnvironment({ ...encode, JOB_COMPLETION_INDEX: '7' }), { ...JOB, phase: 'encode', chunkIndex: 7 });
+  assert.equal(parseJobEnvironment({ ...encode, JOB_COMPLETION_INDEX: '0' }), { ...JOB, phase: 'encode', chunkIndex: 0 });
+  for (const bad of [undefined, '', '-1', '01', '1.5', 'x', '9999999']) {
+    assert.equal(problemsOf({ ...encode, JOB_COMPLETION_INDEX: bad }), [`JOB_COMPLETION_INDEX must be the pod's index (an integer from 0) in the encode phase, got ${JSON.stringify(bad ?? '')}`], String(bad));
+  }
+  assert.equal(problemsOf({ ...jobEnvironment(JOB), VCS_PHASE: 'stitch' }), ['VCS_PHASE must be one of prepare, encode, assemble, got "stitch"']);
+  assert.is(parseJobEnvironment({ ...jobEnvironment(JOB), JOB_COMPLETION_INDEX: '3' }).hasOwnProperty('chunkIndex'), false, 'no phase: the index means nothing');
+});
+
+test('preparedChunks: the chunk count of a prepare phase’s result only', () => {
+  assert.is(preparedChunks('{"ok":true,"jobName":"vcs-1-1","videoId":1,"phase":"prepare","chunks":60,"timings":{}}'), 60);
+  for (const text of [undefined, '', 'Killed', '{"ok":true,"phase":"prepare","chunks":1}', '{"ok":true,"phase":"prepare","chunks":2.5}', '{"ok":false,"phase":"prepare","chunks":3}', '{"ok":true,"phase":"encode","chunk":3}', '{"ok":true,"step":"completed"}', 'null']) {
+    assert.is(preparedChunks(text), undefined, String(text));
+  }
 });
 
 test('job environment: every missing or empty variable is named', () => {
