@@ -37,6 +37,7 @@ export const ERRORS = {
   VCS_ERR_SELF_CHECK_FAILED: { status: 500, permanent: false, expose: true, describe: 'The encoded package failed its own check (playlists, segments, keyframe alignment, sizes) and was not published; retried later.' },
   VCS_ERR_PUBLISH_FAILED: { status: 500, permanent: false, expose: true, describe: 'The checked package could not be moved into HLS_PATH (TEMP_PATH on another filesystem, permissions, disk full).' },
   VCS_ERR_CANCELLED: { status: 503, permanent: false, expose: true, describe: 'The run was stopped (SIGTERM: shutdown, a deleted video, a timeout); run again when the service restarts.' },
+  VCS_ERR_WORK_LOST: { status: 500, permanent: false, expose: true, describe: 'A phase of a chunked run (Kubernetes) found its run’s work folder on the volume missing, unreadable or another run’s; the video is encoded again from its first phase.' },
   VCS_ERR_BAD_JOB: { status: 500, permanent: true, expose: true, describe: 'The job contract the transcoder received is incomplete or unsafe (a bug or a hand-made Job).' },
   // API
   VCS_ERR_BAD_REQUEST: { status: 400, permanent: true, expose: true, forStatus: true, describe: 'A field, parameter or body is invalid; the message names it.' },

@@ -17,6 +17,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobSpec, TranscodeOutput } from '../src/contract.ts';
 import { vcsError } from '../src/errors.ts';
+import { folderBytes } from '../src/files.ts';
 import type { Chunk } from './chunk-plan.ts';
 import { encodeAudio, encodeChunk, stitchChunks } from './chunked.ts';
 import {
@@ -48,8 +49,9 @@ async function writePrepared(job: JobSpec, prepared: PreparedSource): Promise<vo
   await rename(`${file}.part`, file);
 }
 
-const badPlan = (job: JobSpec, why: string) =>
-  vcsError('VCS_ERR_BAD_JOB', `the prepared state of ${job.jobName} (${preparedPath(job)}) ${why}: the prepare phase writes it, and a new attempt makes it again`);
+/** The work folder is not what the prepare phase left: retryable, the video's next attempt prepares again. */
+const lostPlan = (job: JobSpec, why: string) =>
+  vcsError('VCS_ERR_WORK_LOST', `the prepared state of ${job.jobName} (${preparedPath(job)}) ${why}: the prepare phase writes it, and a new attempt makes it again`);
 
 const isChunk = (c: unknown, i: number): c is Chunk => {
   const v = c as Partial<Chunk>;
@@ -57,27 +59,27 @@ const isChunk = (c: unknown, i: number): c is Chunk => {
 };
 
 /**
- * The prepared state of this run. Missing (the prepare phase did not finish here) or not what the
- * prepare phase writes (another run's, a hand edit): VCS_ERR_BAD_JOB, since retrying this phase
- * cannot help; the video's next attempt prepares again.
+ * The prepared state of this run. Missing (the prepare phase did not finish here, the folder was
+ * removed) or not what the prepare phase writes (another run's, a hand edit): VCS_ERR_WORK_LOST,
+ * retryable; the index's own retries will not help, the video's next attempt prepares again.
  */
 export async function readPrepared(job: JobSpec): Promise<PreparedSource> {
   let text: string;
   try {
     text = await readFile(preparedPath(job), 'utf8');
   } catch (err) {
-    throw badPlan(job, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw lostPlan(job, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let v: Partial<PreparedSource> & { version?: unknown; jobName?: unknown };
   try {
     v = JSON.parse(text) as typeof v;
   } catch {
-    throw badPlan(job, 'is not JSON');
+    throw lostPlan(job, 'is not JSON');
   }
-  if (v.version !== VERSION || v.jobName !== job.jobName) throw badPlan(job, `belongs to ${JSON.stringify(v.jobName)} (version ${JSON.stringify(v.version)})`);
+  if (v.version !== VERSION || v.jobName !== job.jobName) throw lostPlan(job, `belongs to ${JSON.stringify(v.jobName)} (version ${JSON.stringify(v.version)})`);
   const chunks = v.chunks;
-  if (!Array.isArray(chunks) || chunks.length < 2 || !chunks.every(isChunk)) throw badPlan(job, 'has no valid chunk list');
-  if (typeof v.input !== 'string' || !v.source || !v.plan || !Array.isArray(v.plan.renditions) || typeof v.posterBytes !== 'number' || !v.scan) throw badPlan(job, 'is incomplete');
+  if (!Array.isArray(chunks) || chunks.length < 2 || !chunks.every(isChunk)) throw lostPlan(job, 'has no valid chunk list');
+  if (typeof v.input !== 'string' || !v.source || !v.plan || !Array.isArray(v.plan.renditions) || typeof v.posterBytes !== 'number' || !v.scan) throw lostPlan(job, 'is incomplete');
   return v as PreparedSource;
 }
 
@@ -115,7 +117,8 @@ export async function runChunk(job: JobSpec, deps: TranscodeDeps, state: RunStat
   state.enter('compressing');
   const prepared = await readPrepared(job);
   const chunk = prepared.chunks[index];
-  if (!chunk) throw badPlan(job, `has ${prepared.chunks.length} chunks, so no chunk ${index}`);
+  // The Job's completions and the plan disagree: a hand-made or mismatched Job, never right on a retry.
+  if (!chunk) throw vcsError('VCS_ERR_BAD_JOB', `chunk ${index} asked for, but the prepared plan of ${job.jobName} has ${prepared.chunks.length} chunks (indexes 0–${prepared.chunks.length - 1})`);
   const count = prepared.chunks.length;
   deps.progress.part(index, count, 0);
   const run = chunkRun(job, deps, prepared);
@@ -129,6 +132,14 @@ export async function runChunk(job: JobSpec, deps: TranscodeDeps, state: RunStat
  * is missing (an earlier assemble published the staging folder and was stopped before its result).
  */
 export async function runAssemble(job: JobSpec, deps: TranscodeDeps, state: RunState): Promise<TranscodeOutput> {
+  // Published by an earlier attempt of this phase that was stopped before its result: done.
+  const published = await publishedBy(job);
+  if (published) {
+    deps.log.info({ output: job.outputDir }, 'already published by this run: an earlier assemble attempt was stopped after publishing');
+    await removeWorkFolder(job, deps);
+    state.enter('completed');
+    return published;
+  }
   state.enter('compressing');
   deps.progress.update('compressing', 1);
   const prepared = await readPrepared(job);
@@ -140,6 +151,20 @@ export async function runAssemble(job: JobSpec, deps: TranscodeDeps, state: RunS
   }
   await stitchChunks(chunkRun(job, deps, prepared), prepared.chunks, staging);
   const output = await finishPackage(job, deps, state, prepared, staging);
-  await rm(job.workDir, { recursive: true, force: true });
+  await removeWorkFolder(job, deps);
   return output;
+}
+
+/** Best effort once published: the controller removes what is left when it forgets the run. */
+async function removeWorkFolder(job: JobSpec, deps: TranscodeDeps): Promise<void> {
+  await rm(job.workDir, { recursive: true, force: true }).catch((err: Error) => deps.log.warn({ err: err.message, dir: job.workDir }, 'work folder not removed'));
+}
+
+/** The output of the package in the output folder when this very run published it (its manifest says so). */
+async function publishedBy(job: JobSpec): Promise<TranscodeOutput | null> {
+  const manifest = await readFile(path.join(job.outputDir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as Partial<TranscodeOutput> & { jobName?: string }, () => null);
+  if (!manifest || manifest.jobName !== job.jobName || !Array.isArray(manifest.renditions)) return null;
+  const { renditions, posterBytes, durationSeconds } = manifest;
+  if (typeof posterBytes !== 'number' || typeof durationSeconds !== 'number') return null;
+  return { renditions, posterBytes, totalBytes: await folderBytes(job.outputDir), durationSeconds };
 }

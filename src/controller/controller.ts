@@ -119,6 +119,15 @@ export function createController(opts: ControllerOptions): Controller {
     const failed = await store.listRetryable(new Date(t - opts.settings.retryFailedAfterMs).toISOString(), opts.settings.maxRetries, 100);
     // Runs are read after the store: a run started between the two reads is seen, not orphaned.
     const runs = await runner.list();
+    // A run between two phases reads as running; its next phase's Job is created here, and only
+    // for runs a video is still processing on.
+    if (runner.advance) {
+      await runner.advance(new Set(processing.flatMap((v) => (v.job_name ? [v.job_name] : [])))).catch((err: Error) => {
+        // The run stays as it is (running) until a pass gets through; the rest of this pass goes on.
+        if (!(err instanceof RunnerUnavailableError)) throw err;
+        log.warn({ err: err.message }, 'runs not advanced: the runner cannot be reached; the next pass will look again');
+      });
+    }
     const actions = reconcile({ now: t, paused, pending, processing, failed, runs }, opts.settings);
     for (const action of actions) {
       if (stopped && (action.kind === 'start' || action.kind === 'restart')) continue;

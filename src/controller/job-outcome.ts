@@ -68,6 +68,23 @@ interface Terminated {
   message: string | undefined;
   at: number;
   disrupted: boolean;
+  /** The pod's index in an Indexed Job. */
+  index?: number;
+}
+
+/** The Job controller's pod label with the pod's index (Indexed Jobs). */
+const INDEX_LABEL = 'batch.kubernetes.io/job-completion-index';
+
+/** Kubernetes' index list ("0-3,5,7") as a set; empty for anything else. */
+export function parseIndexes(text: string | undefined): Set<number> {
+  const out = new Set<number>();
+  for (const part of (text ?? '').split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) continue;
+    const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+    for (let i = from; i <= to && i - from < 100_000; i++) out.add(i);
+  }
+  return out;
 }
 
 /** The transcoder container's end in each finished pod, latest first. */
@@ -77,7 +94,8 @@ function terminations(pods: V1Pod[]): Terminated[] {
     const t = pod.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME)?.state?.terminated;
     if (!t) continue;
     const disrupted = pod.status?.conditions?.some((c) => c.type === 'DisruptionTarget' && c.status === 'True') ?? false;
-    out.push({ exitCode: t.exitCode, message: t.message, at: millis(t.finishedAt) ?? millis(pod.metadata?.creationTimestamp) ?? 0, disrupted });
+    const index = pod.metadata?.labels?.[INDEX_LABEL];
+    out.push({ exitCode: t.exitCode, message: t.message, at: millis(t.finishedAt) ?? millis(pod.metadata?.creationTimestamp) ?? 0, disrupted, ...(index !== undefined ? { index: Number(index) } : {}) });
   }
   return out.sort((a, b) => b.at - a.at);
 }
@@ -107,10 +125,13 @@ export function runStatusOf(job: V1Job, pods: V1Pod[] = []): RunStatus | null {
     const result = parseResult(end?.message);
     return { ...finished, phase: 'succeeded', exitCode: 0, ...(result ? { result } : { reason: `${state.reason}: the pod left no result` }) };
   }
-  // The pod that failed the Job: not one stopped by the Job's own end (the other indexes of a
-  // failing Indexed Job are stopped with SIGTERM after the culprit, so they end later), not a disruption.
+  // The pod that failed the Job, not a disruption. In an Indexed Job, a pod of a failed index
+  // (exit 2 first: FailIndex), not one of the other indexes the Job stopped after it (SIGTERM,
+  // or SIGKILL past the grace period); they end later.
   const failing = ends.filter((e) => e.exitCode !== 0 && !e.disrupted);
-  const end = failing.find((e) => e.exitCode !== EXIT.cancelled) ?? failing[0] ?? ends[0];
+  const failedIndexes = parseIndexes(job.status?.failedIndexes);
+  const culprits = INDEX_FAILURES.has(state.reason) ? failing.filter((e) => e.index !== undefined && failedIndexes.has(e.index)) : [];
+  const end = culprits.find((e) => e.exitCode === EXIT.permanent) ?? culprits[0] ?? failing.find((e) => !INDEX_FAILURES.has(state.reason) || e.exitCode !== EXIT.cancelled) ?? ends[0];
   const last = parseResult(end?.message);
   const exitCode = end?.exitCode;
   const jobReason = state.message ? `${state.reason}: ${state.message}` : state.reason;

@@ -17,9 +17,11 @@
  * - After a restart nothing needs recovering: the first list finds the Jobs, and the controller
  *   matches them to its videos by name (job_name) — adoption.
  * - A chunked run (docs/adr/0022) is up to three Jobs: the run's own (prepare), `<run>-encode`
- *   (Indexed) and `<run>-assemble`. list() reports one RunStatus per run, and creates the next
- *   phase's Job when the one before completed (run-phases.ts decides, from the Jobs alone, so a
- *   restarted or new leader goes on where the Jobs are). stop() deletes every phase's Job.
+ *   (Indexed) and `<run>-assemble`. list() reports one RunStatus per run (running between two
+ *   phases); advance(), called by the controller's pass with the runs its videos are processing
+ *   on, creates the next phase's Job when the one before completed (run-phases.ts decides, from
+ *   the Jobs alone, so a restarted or new leader goes on where the Jobs are, and a run the store
+ *   has moved on from is never advanced). stop() deletes every phase's Job.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { preparedChunks, type JobSpec } from '../contract.ts';
@@ -73,7 +75,7 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
   /** The chunk count each Complete prepare Job's pod planned (null: none), read once. */
   const plans = new Map<string, number | null>();
   /** Runs this runner deleted, until forgotten: reported from their pods (stopping, then stopped). */
-  const stopping = new Map<string, { videoId: number; startedAt: number; reason: string }>();
+  const stopping = new Map<string, { videoId: number; startedAt: number; reason: string; deleted?: boolean }>();
 
   const jobs = createListWatch<V1Job>({
     path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
@@ -85,7 +87,7 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     onChange: changed,
     onDeleted(job) {
       const name = job.metadata?.name ?? '';
-      if (isFinished(job) && !forgotten.has(name)) tombstones.set(name, job);
+      if (isFinished(job) && !forgotten.has(parseRunJobName(name)?.run ?? name)) tombstones.set(name, job);
     },
   });
 
@@ -112,9 +114,10 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     const known = plans.get(name);
     if (known !== undefined) return known;
     const pods = await podsOf(name);
-    const message = pods.map((p) => p.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME)?.state?.terminated).find((t) => t?.exitCode === 0)?.message;
-    const chunks = preparedChunks(message) ?? null;
-    plans.set(name, chunks);
+    const succeeded = pods.map((p) => p.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME)?.state?.terminated).find((t) => t?.exitCode === 0);
+    const chunks = preparedChunks(succeeded?.message) ?? null;
+    // No pod to read (gone with the Job's TTL, or garbage-collected): not remembered, asked again.
+    if (succeeded) plans.set(name, chunks);
     return chunks;
   }
 
@@ -138,23 +141,40 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
     log.info({ job: name }, 'phase Job already exists: adopted');
   }
 
-  /** One run's status from its Jobs, creating its next phase's Job when the one before completed. */
+  /** Phase Jobs the API server refused, by run: the run has failed (until forgotten). */
+  const refused = new Map<string, string>();
+
+  /** Every run with a Job (live, or finished and removed by others), not forgotten or being stopped. */
+  function runsNow(): Map<string, { videoId: number; jobs: RunJobs }> {
+    const runs = new Map<string, { videoId: number; jobs: RunJobs }>();
+    for (const job of [...jobs.items(), ...tombstones.values()]) {
+      const parsed = parseRunJobName(job.metadata?.name ?? '');
+      if (!parsed || forgotten.has(parsed.run) || stopping.has(parsed.run)) continue;
+      const entry = runs.get(parsed.run) ?? { videoId: parsed.parts.videoId, jobs: {} };
+      entry.jobs[parsed.phase] = job;
+      runs.set(parsed.run, entry);
+    }
+    return runs;
+  }
+
+  /** What the run's Jobs say, with the prepare pod's plan read when it decides. */
+  async function decide(group: RunJobs): Promise<PhaseDecision | null> {
+    const decision = decidePhase(group);
+    return decision?.kind === 'read-plan' ? decidePhase(group, await planOf(decision.prepare)) : decision;
+  }
+
+  /** One run's status from its Jobs; between two phases it is running (advance creates the next). */
   async function runStatus(run: string, videoId: number, group: RunJobs): Promise<RunStatus | null> {
-    let decision = decidePhase(group);
-    if (decision?.kind === 'read-plan') decision = decidePhase(group, await planOf(decision.prepare));
+    const decision = await decide(group);
     if (!decision || decision.kind === 'read-plan') return null;
     const startedAt = Math.min(...Object.values(group).map((j: V1Job) => jobStartedAt(j)));
     if (decision.kind === 'report') {
       const status = await statusOf(decision.job);
       return status && { ...status, startedAt };
     }
-    try {
-      await createPhase(decision);
-    } catch (err) {
-      if (err instanceof RunnerUnavailableError) throw err;
-      // A refused phase Job fails the run (retryably: a new attempt starts from its own prepare).
-      return { jobName: run, videoId, startedAt, phase: 'failed', finishedAt: Date.now(), reason: `could not start the ${decision.phase} phase: ${(err as Error).message}` };
-    }
+    const why = refused.get(run);
+    // A refused phase Job fails the run (retryably: a new attempt starts from its own prepare).
+    if (why) return { jobName: run, videoId, startedAt, phase: 'failed', finishedAt: Date.now(), reason: why };
     return { jobName: run, videoId, startedAt, phase: 'running' };
   }
 
@@ -231,16 +251,8 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
       const names = new Set(live.map((j) => j.metadata?.name ?? ''));
       for (const run of forgotten) if (!jobNamesOf(run).some((n) => names.has(n))) forgotten.delete(run);
       for (const map of [outcomes, plans]) for (const name of map.keys()) if (!names.has(name) && !tombstones.has(name)) map.delete(name);
-      const runs = new Map<string, { videoId: number; jobs: RunJobs }>();
-      for (const job of [...live, ...tombstones.values()]) {
-        const parsed = parseRunJobName(job.metadata?.name ?? '');
-        if (!parsed || forgotten.has(parsed.run) || stopping.has(parsed.run)) continue;
-        const entry = runs.get(parsed.run) ?? { videoId: parsed.parts.videoId, jobs: {} };
-        entry.jobs[parsed.phase] = job;
-        runs.set(parsed.run, entry);
-      }
       const out: RunStatus[] = [];
-      for (const [run, { videoId, jobs: group }] of runs) {
+      for (const [run, { videoId, jobs: group }] of runsNow()) {
         const status = await runStatus(run, videoId, group);
         if (status) out.push(status);
       }
@@ -248,11 +260,31 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
       return out;
     },
 
+    async advance(current) {
+      if (!jobs.synced()) throw new RunnerUnavailableError('Kubernetes API server unavailable: the Jobs are not listed yet');
+      for (const [run, { jobs: group }] of runsNow()) {
+        if (!current.has(run) || refused.has(run)) continue;
+        const decision = await decide(group);
+        if (decision?.kind !== 'create') continue;
+        try {
+          await createPhase(decision);
+        } catch (err) {
+          if (err instanceof RunnerUnavailableError) throw err;
+          refused.set(run, `could not start the ${decision.phase} phase: ${(err as Error).message}`);
+          log.warn({ run, phase: decision.phase, err: (err as Error).message }, 'phase Job refused: the run fails');
+        }
+      }
+    },
+
     async stop(jobName, reason) {
-      if (stopping.has(jobName)) return;
+      if (stopping.get(jobName)?.deleted) return;
       const known = jobNamesOf(jobName).map((n) => jobs.get(n) ?? tombstones.get(n)).filter((j): j is V1Job => j !== undefined);
       const startedAt = known.length ? Math.min(...known.map((j) => runStatusOf(j)?.startedAt ?? Date.now())) : Date.now();
-      // Every phase's Job: a later phase may have been created since this pass listed them.
+      const parsed = parseRunJobName(jobName);
+      // Stopping from now on (advance creates no more phases for it), even if a delete below fails:
+      // then the next stop() deletes again.
+      const entry = stopping.get(jobName) ?? { videoId: parsed?.parts.videoId ?? 0, startedAt, reason };
+      if (parsed) stopping.set(jobName, entry);
       for (const name of jobNamesOf(jobName)) {
         try {
           await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
@@ -265,14 +297,14 @@ export function createKubeRunner(opts: KubeRunnerOptions): KubeRunner {
         outcomes.delete(name);
         plans.delete(name);
       }
-      const parsed = parseRunJobName(jobName);
-      if (parsed) stopping.set(jobName, { videoId: parsed.parts.videoId, startedAt, reason });
+      entry.deleted = true;
     },
 
     async forget(jobName) {
       const names = jobNamesOf(jobName);
       if (names.some((n) => jobs.get(n) && !isFinished(jobs.get(n)!))) return;
       stopping.delete(jobName);
+      refused.delete(jobName);
       forgotten.add(jobName);
       for (const name of names) {
         tombstones.delete(name);

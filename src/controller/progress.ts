@@ -14,7 +14,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ProgressReport } from '../contract.ts';
 import type { JobStore } from '../jobs/store.ts';
-import { isStep, overallProgress } from '../steps.ts';
+import { isStep, overallProgress, STEPS, type Step } from '../steps.ts';
 import { parseJobName } from './job-name.ts';
 import type { ProgressOutcome } from '../http/internal.ts';
 import type { Logger } from '../log.ts';
@@ -130,6 +130,8 @@ export function createProgressReceiver(opts: { store: JobStore; tokens: Progress
       if (!video || video.compression_status !== 'processing' || video.job_name !== report.jobName) return 'ignored';
       keepEta();
       last.set(report.jobName, { step: report.step, at: t });
+      // A chunk's late report never moves a run back from a later step (the assemble phase's).
+      if (report.part && STEPS.indexOf(video.compression_step as Step) > STEPS.indexOf('compressing')) return 'ignored';
       if (report.part && video.compression_step === report.step && progress <= video.compression_progress) return 'recorded';
       await opts.store.update(report.videoId, { compression_step: report.step, compression_progress: progress });
       return 'recorded';

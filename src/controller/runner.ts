@@ -47,6 +47,12 @@ export interface Runner {
   start(job: JobSpec): Promise<void>;
   /** Every run the runner knows: running ones and finished ones not yet forgotten. */
   list(): Promise<RunStatus[]>;
+  /**
+   * Moves runs spread over several Jobs (Kubernetes, docs/adr/0022) on to their next phase; only
+   * the runs named in `current` (those the store's processing videos are on). Runners whose runs
+   * are one process or one Job do not have it.
+   */
+  advance?(current: ReadonlySet<string>): Promise<void>;
   /** Stops a run (SIGTERM / Job deletion). Unknown names are ignored. */
   stop(jobName: string, reason: string): Promise<void>;
   /** Drops a finished run once its outcome is recorded in the store. */

@@ -5,7 +5,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseResult, runStatusOf } from '../../src/controller/job-outcome.ts';
+import { parseIndexes, parseResult, runStatusOf } from '../../src/controller/job-outcome.ts';
 
 const test = suite('job outcome');
 
@@ -111,6 +111,21 @@ test('failures: each reason as the video will read it', () => {
       assert.match(s.reason ?? '', want.message, name);
     }
   }
+});
+
+test('an Indexed Job’s culprit is a pod of a failed index (status.failedIndexes), even when a stopped sibling was killed later', () => {
+  const indexed = (p: V1Pod, index: number): V1Pod => ({ ...p, metadata: { ...p.metadata, labels: { 'batch.kubernetes.io/job-completion-index': String(index) } } });
+  const pods = [
+    indexed(pod(2, failure('VCS_ERR_BAD_JOB', true, 'compressing'), '2025-01-01T00:01:00Z'), 1),
+    // The sibling stopped by the failing Job, SIGKILLed past its grace period: later, not the cause.
+    indexed(pod(137, 'Killed', '2025-01-01T00:01:40Z'), 0),
+  ];
+  const s = runStatusOf(job([['FailureTarget', 'MaxFailedIndexesExceeded'], ['Failed', 'MaxFailedIndexesExceeded']], { failedIndexes: '1' }), pods)!;
+  assert.equal([s.permanent, s.result?.ok === false && s.result.error.code], [true, 'VCS_ERR_BAD_JOB']);
+  assert.equal([...parseIndexes('0-3,5,7-8')], [0, 1, 2, 3, 5, 7, 8]);
+  assert.equal([...parseIndexes('1,2')], [1, 2]);
+  assert.equal([...parseIndexes(undefined)], []);
+  assert.equal([...parseIndexes('x,-1,3')], [3]);
 });
 
 test('a phase Job reads as its run: <run>-encode and <run>-assemble report the run’s name and video', () => {

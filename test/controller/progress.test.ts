@@ -208,6 +208,10 @@ receive('chunks reporting at once: the run’s progress is the mean of their sha
   const eta = ctx.receiver.eta(1);
   assert.ok(eta === undefined || eta.etaSeconds >= 0);
   assert.is(ctx.receiver.remembered().chunkedRuns, 1);
+  await ctx.store.update(1, { compression_step: 'finalizing', compression_progress: 96 });
+  ctx.clock.now += 3000;
+  assert.is(await send(ctx, part(3, 1)), 'ignored', 'a late chunk report after the assemble phase began');
+  assert.equal(await stepOf(ctx, 1), ['finalizing', 96]);
   ctx.clock.now += 6 * 60_000;
   await send(ctx, report({ jobName: 'vcs-3-2', videoId: 3 }));
   assert.is(ctx.receiver.remembered().chunkedRuns, 0, 'forgotten once it stops reporting');

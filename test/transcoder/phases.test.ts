@@ -91,30 +91,30 @@ test('prepare → three chunks, two at once → assemble: the package of one pro
   assert.not.ok(await exists(job.workDir), 'the work folder is removed once published');
 });
 
-test('the encode phase refuses a prepared state that is missing, not its own, or has no such chunk: VCS_ERR_BAD_JOB, exit 2', async () => {
+test('the encode phase: a prepared state missing or not its own is VCS_ERR_WORK_LOST (retryable, exit 1); a chunk the plan lacks is VCS_ERR_BAD_JOB (exit 2)', async () => {
   const job = jobFor('vcs-8-1', clip, 8);
   const missing = await phase(job, 'encode', 0);
-  assert.is(missing.code, 2);
-  assert.is(resultOf(missing).error.step, 'compressing', 'the step the run failed at');
-  assert.is(resultOf(missing).error.code, 'VCS_ERR_BAD_JOB');
+  assert.is(missing.code, 1);
+  assert.equal([resultOf(missing).error.code, resultOf(missing).error.permanent, resultOf(missing).error.step], ['VCS_ERR_WORK_LOST', false, 'compressing']);
   assert.match(resultOf(missing).error.message, /prepared state of vcs-8-1 .* cannot be read/);
 
   const prepared = await phase(job, 'prepare');
   assert.is(prepared.code, 0, prepared.stderr.slice(-2000));
   const beyond = await phase(job, 'encode', 5);
   assert.is(beyond.code, 2);
-  assert.match(resultOf(beyond).error.message, /has 3 chunks, so no chunk 5/);
+  assert.equal([resultOf(beyond).error.code, resultOf(beyond).error.permanent], ['VCS_ERR_BAD_JOB', true]);
+  assert.match(resultOf(beyond).error.message, /chunk 5 asked for, but the prepared plan of vcs-8-1 has 3 chunks \(indexes 0–2\)/);
 
   const other = jobFor('vcs-8-2', clip, 8);
   await rm(other.workDir, { recursive: true, force: true });
   await cp(job.workDir, other.workDir, { recursive: true });
   const foreign = await phase(other, 'encode', 0);
-  assert.is(foreign.code, 2);
+  assert.is(foreign.code, 1);
   assert.match(resultOf(foreign).error.message, /belongs to "vcs-8-1"/);
 
   await writeFile(path.join(job.workDir, PREPARED_FILE), '{"version":1,');
   const garbage = await phase(job, 'encode', 0);
-  assert.is(garbage.code, 2);
+  assert.is(garbage.code, 1);
   assert.match(resultOf(garbage).error.message, /is not JSON/);
 
   const bad = await runVcs(['transcode'], { ...jobEnvironment({ ...job, phase: 'encode' }), STORAGE_PATH: path.join(tmp, 'storage') });
@@ -134,7 +134,7 @@ test('a source shorter than CHUNK_MIN_DURATION is published by the prepare phase
   assert.not.ok(await exists(job.workDir));
 });
 
-test('the assemble phase makes the poster again when an earlier attempt lost it; a failed prepare leaves no work folder', async () => {
+test('the assemble phase makes the poster again when an earlier attempt lost it, and an assemble run again after publishing returns its output; a failed prepare leaves no work folder', async () => {
   const job = jobFor('vcs-10-1', clip, 10);
   assert.is((await phase(job, 'prepare')).code, 0);
   for (const i of [0, 1, 2]) assert.is((await phase(job, 'encode', i)).code, 0);
@@ -142,6 +142,12 @@ test('the assemble phase makes the poster again when an earlier attempt lost it;
   const assembled = await phase(job, 'assemble');
   assert.is(assembled.code, 0, assembled.stderr.slice(-3000));
   assert.ok(await exists(path.join(job.outputDir, 'poster.jpg')));
+  // Run again after it published (a pod stopped before its result was kept): the same output, at once.
+  const again = await phase(job, 'assemble');
+  assert.is(again.code, 0, again.stderr.slice(-3000));
+  assert.match(again.stderr, /already published by this run/);
+  assert.equal(resultOf(again).output, resultOf(assembled).output);
+  assert.not.ok(await exists(job.workDir));
 
   const broken = jobFor('vcs-11-1', path.join(tmp, 'no-such-file.mp4'), 11);
   const failed = await phase(broken, 'prepare');
