@@ -228,7 +228,7 @@ export const SETTINGS = {
       parse: integer(1, 64),
       usedBy: LADDER,
       description:
-        'Chunk processes one encode runs at once; 1 keeps every video in one FFmpeg process (the right choice on a small machine: x264 already fills its cores). Above 1, sources longer than CHUNK_MIN_DURATION are encoded in CHUNK_DURATION pieces and stitched into one package',
+        'Chunks of one video encoded at once: local FFmpeg processes (vcs serve), or pods of the video’s Indexed Job (Kubernetes: prepare Job, encode Job, assemble Job). 1 keeps every video in one process or pod (the right choice on a small machine: x264 already fills its cores). Above 1, sources of at least CHUNK_MIN_DURATION are encoded in CHUNK_DURATION pieces and stitched into one package',
     }),
     CHUNK_MIN_DURATION: s({ default: '600', parse: integer(0, 86_400), usedBy: LADDER, description: 'Seconds a source must last to be encoded in chunks (with CHUNK_PARALLELISM above 1)' }),
     CHUNK_DURATION: s({ default: '60', parse: integer(2, 86_400), usedBy: LADDER, description: 'Seconds of source per chunk; a multiple of SEGMENT_DURATION (checked when CHUNK_PARALLELISM is above 1), so every chunk boundary is a segment boundary' }),
