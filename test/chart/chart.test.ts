@@ -82,7 +82,7 @@ const SETS = {
     },
     persistence: { storageClass: 'nfs-client' },
     podSecurityContext: { runAsUser: 1_000_001, runAsGroup: 1_000_001, fsGroup: 1_000_001 },
-    config: { PROCESSING_TIMEOUT: 10_800_000, MAX_CONCURRENT_JOBS: 12 },
+    config: { PROCESSING_TIMEOUT: 10_800_000, MAX_CONCURRENT_JOBS: 12, CHUNK_PARALLELISM: 16, CHUNK_MIN_DURATION: 900, CHUNK_DURATION: 120 },
   },
   monitored: {
     ...SECRETS,
@@ -556,6 +556,9 @@ test('the controller’s and the gateway’s environments load: no ConfigError, 
     [10_737_418_240, 10_800_000, 604_800, 2_592_000, 1_000_001, 12, 'https://video.example.com'],
     'numbers of a million and more arrive as digits',
   );
+  const ladder = ladderFromSettings(c);
+  assert.equal(ladder.chunking, { minSeconds: 900, chunkSeconds: 120, parallelism: 16 }, 'the chunk settings reach the controller, which puts them in the Jobs’ ladder');
+  assert.is(environmentOf(controllerOf(rendered.defaults), rendered.defaults).CHUNK_PARALLELISM, '1', 'off by default');
   // The defaults hold no Appwrite connection: both stop at start, as NOTES.txt warns.
   for (const deployment of [controllerOf(rendered.defaults), gatewayOf(rendered.defaults)]) {
     assert.throws(() => loadConfig(environmentOf(deployment, rendered.defaults)), (err: unknown) => err instanceof ConfigError && /STORE=appwrite needs APPWRITE_ENDPOINT, APPWRITE_PROJECT_ID, APPWRITE_API_KEY/.test(err.message));
