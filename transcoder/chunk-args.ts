@@ -41,6 +41,15 @@ const timestampedTs = (offsetSeconds: number): string[] => [
   '-f', 'mpegts', '-mpegts_flags', '+initial_discontinuity', '-mpegts_copyts', '1',
 ];
 
+/**
+ * The encoder's time base for chunks: MPEG-TS's 90 kHz clock instead of one tick per frame. The
+ * chunk's clock starts at k·C, a whole second, which for 29.97 fps falls between two pictures;
+ * on a per-frame clock FFmpeg rounded every picture of the chunk onto a grid starting there (the
+ * picture at 20.02 s went out at 20.033 s: 13 ms late against the audio and the single encode).
+ * At 90 kHz every picture keeps its source time (measured: 20.020, as in one process).
+ */
+export const CHUNK_TIME_BASE = ['-enc_time_base:v', '1/90000'];
+
 export interface ChunkCommand {
   input: string;
   /** The chunks folder; the files are named by chunkFileName. */
@@ -65,7 +74,7 @@ export function buildChunkArgs({ input, outDir, chunk, plan, ladder }: ChunkComm
   const chunkPlan = chunk.last ? plan : { ...plan, padVideoSeconds: 0 };
   args.push('-filter_complex', ladderFilterGraph(chunkPlan, chunk.last ? undefined : chunk.end - chunk.start));
   plan.renditions.forEach((r, i) => {
-    args.push('-map', `[v${i}]`, ...x264Args(plan, ladder), ...rateControlArgs(r, 'v:0'), ...keyframeArgs(ladder), '-an', ...NO_METADATA);
+    args.push('-map', `[v${i}]`, ...x264Args(plan, ladder), ...rateControlArgs(r, 'v:0'), ...keyframeArgs(ladder), ...CHUNK_TIME_BASE, '-an', ...NO_METADATA);
     args.push(...timestampedTs(chunk.start), `${outDir}/${chunkFileName(chunk.index, r.name)}`);
   });
   return args;

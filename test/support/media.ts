@@ -11,7 +11,8 @@ export interface ClipOptions {
   width: number;
   height: number;
   seconds: number;
-  fps?: number;
+  /** Frames per second, or a rational such as '30000/1001' (29.97). */
+  fps?: number | string;
   /** Audio channels (2 = stereo, 6 = 5.1) or false for a video-only clip. */
   audio?: number | false;
   /** Display-matrix rotation written into the MP4 (as phones do). */

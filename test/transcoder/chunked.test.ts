@@ -93,6 +93,28 @@ test('a chunked package: seamless at every boundary, and like a single-process e
   }
 });
 
+test('29.97 fps, whose chunk boundaries fall between two pictures: every picture keeps its source time, segments as in one process', async () => {
+  // 30 s of 29.97 fps in 10 s chunks: the boundaries at 10 s and 20 s are 0.6 of a frame before a picture.
+  const ntsc = await makeClip(path.join(tmp, 'ntsc.mp4'), { width: 320, height: 180, seconds: 30, fps: '30000/1001', audio: 2 });
+  const env = { ...LADDER, CHUNK_PARALLELISM: '2', CHUNK_DURATION: '10', CHUNK_MIN_DURATION: '20' };
+  const encode = async (name: string, extra: Record<string, string>) => {
+    const output = path.join(tmp, 'hls', name);
+    const vcs = await runVcs(['transcode', '--source', ntsc, '--output', output, '--id', '8'], { STORAGE_PATH: path.join(tmp, 'storage'), ...extra });
+    assert.is(vcs.code, 0, vcs.stderr.slice(-3000));
+    return { output, stderr: vcs.stderr };
+  };
+  const [chunked, single] = [await encode('ntsc-chunked', env), await encode('ntsc-single', LADDER)];
+  assert.match(chunked.stderr, /"chunks":3[,}].*"msg":"encoding in chunks"/);
+  assert.equal(await playlistOf(chunked.output, 'high'), await playlistOf(single.output, 'high'), 'the same EXTINF durations');
+  // Every picture on the source's frame grid (k × 1001/30000 s from the first), within 0.1 ms.
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', `concat:${(await readdir(path.join(chunked.output, 'high'))).filter((f) => f.endsWith('.ts')).sort().map((f) => path.join(chunked.output, 'high', f)).join('|')}`]);
+  const times = stdout.split('\n').map((l) => parseFloat(l)).filter(Number.isFinite).sort((a, b) => a - b);
+  const frame = 1001 / 30000;
+  const off = times.map((t) => Math.abs(((t - times[0]!) / frame) - Math.round((t - times[0]!) / frame)) * frame);
+  assert.ok(Math.max(...off) < 1e-4, `a picture ${(Math.max(...off) * 1000).toFixed(2)} ms off the source's grid`);
+  assert.is(times.length, Math.ceil(30 / frame), 'no picture lost or doubled at a boundary');
+});
+
 test('the boundary check refuses a package whose segment was shifted by a tenth of a second', async () => {
   const dir = path.join(tmp, 'broken');
   await cp(path.join(tmp, 'hls', 'chunked'), dir, { recursive: true });

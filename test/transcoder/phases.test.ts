@@ -14,7 +14,7 @@ import { jobEnvironment, ladderFromSettings, type JobSpec } from '../../src/cont
 import { loadConfig } from '../../src/config.ts';
 import { PREPARED_FILE } from '../../transcoder/phases.ts';
 import { makeClip } from '../support/media.ts';
-import { assertPackage, exists } from '../support/package-asserts.ts';
+import { assertPackage, assertPlaysThrough, exists } from '../support/package-asserts.ts';
 import { resultOf, runVcs } from '../support/vcs.ts';
 
 const test = suite('transcoder phases');
@@ -85,10 +85,22 @@ test('prepare → three chunks, two at once → assemble: the package of one pro
   assert.is(done.ok, true);
   assert.is(done.step, 'completed');
   assert.is(done.output.renditions.length, 3);
-  await assertPackage(job.outputDir, { renditions: RENDITIONS, audio: true, frameRate: 30, sourceSeconds: SECONDS, poster: { width: 320, height: 180 } });
-  const high = await readFile(path.join(job.outputDir, 'high', 'playlist.m3u8'), 'utf8');
-  assert.equal(high.split('\n').filter((l) => l.startsWith('#EXTINF:')), ['#EXTINF:10.000000,', '#EXTINF:10.000000,', '#EXTINF:10.000000,'], 'segments of 10 s, as in one process');
+  const expectation = { renditions: RENDITIONS, audio: true, frameRate: 30, sourceSeconds: SECONDS, poster: { width: 320, height: 180 } };
+  const phased = await assertPackage(job.outputDir, expectation);
+  await assertPlaysThrough(job.outputDir, SECONDS);
   assert.not.ok(await exists(job.workDir), 'the work folder is removed once published');
+  // The same clip in one process: the same segments and durations, sizes within 10 %.
+  const single = jobFor('vcs-7-2', clip);
+  const whole = await runVcs(['transcode'], { ...jobEnvironment({ ...single, ladder: { ...single.ladder, chunking: undefined } }), ALLOW_LOCAL_SOURCES: 'true', STORAGE_PATH: path.join(tmp, 'storage') });
+  assert.is(whole.code, 0, whole.stderr.slice(-2000));
+  const one = await assertPackage(single.outputDir, expectation);
+  for (const [i, r] of phased.renditions.entries()) {
+    const name = RENDITIONS[i]!.name;
+    const playlist = async (dir: string) => (await readFile(path.join(dir, name, 'playlist.m3u8'), 'utf8')).split('\n').filter((l) => l.startsWith('#EXTINF:'));
+    assert.equal(await playlist(job.outputDir), await playlist(single.outputDir), `${name}: the same EXTINF durations`);
+    const bytes = (segs: { bytes: number }[]) => segs.reduce((sum, seg) => sum + seg.bytes, 0);
+    assert.ok(Math.abs(bytes(r.segments) / bytes(one.renditions[i]!.segments) - 1) < 0.1, `${name}: ${bytes(r.segments)} bytes against ${bytes(one.renditions[i]!.segments)} in one process`);
+  }
 });
 
 test('the encode phase: a prepared state missing or not its own is VCS_ERR_WORK_LOST (retryable, exit 1); a chunk the plan lacks is VCS_ERR_BAD_JOB (exit 2)', async () => {
