@@ -13,7 +13,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PREPARED_FILE } from '../../transcoder/phases.ts';
-import { assertPackage, exists } from '../support/package-asserts.ts';
+import { assertPackage, exists, SMALL_LADDER, SMALL_RENDITIONS } from '../support/package-asserts.ts';
 import { makeClip } from '../support/media.ts';
 import { NAMESPACE, poke, startKubeHarness, type ControllerProcess, type KubeHarness } from '../support/kube-harness.ts';
 import type { Change } from '../support/kube-objects.ts';
@@ -34,12 +34,8 @@ const progressSeen = new Map<number, Set<number>>();
  */
 let holdEncodeJobs = false;
 
-const CHUNKS = { VIDEO_PRESET: 'veryfast', CHUNK_PARALLELISM: '2', CHUNK_DURATION: '10', CHUNK_MIN_DURATION: '20', MEDIUM_RESOLUTION: '160', LOW_RESOLUTION: '144', JOB_BACKOFF_LIMIT: '1' };
-const RENDITIONS = [
-  { name: 'high', width: 320, height: 180 },
-  { name: 'medium', width: 284, height: 160 },
-  { name: 'low', width: 256, height: 144 },
-];
+const CHUNKS = { ...SMALL_LADDER, CHUNK_PARALLELISM: '2', CHUNK_DURATION: '10', CHUNK_MIN_DURATION: '20', JOB_BACKOFF_LIMIT: '1' };
+const RENDITIONS = SMALL_RENDITIONS;
 
 test.before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'vcs-kube-chunks-'));

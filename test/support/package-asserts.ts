@@ -9,6 +9,17 @@ import * as assert from 'uvu/assert';
 import { ffprobeJson } from './media.ts';
 import { inspectPackage, rfcPeak, type InspectedPackage } from './hls-inspect.ts';
 
+/**
+ * The small ladder the chunking tests encode a 320x180 clip with (fast: seconds per encode), and
+ * the renditions it gives.
+ */
+export const SMALL_LADDER = { VIDEO_PRESET: 'veryfast', MEDIUM_RESOLUTION: '160', LOW_RESOLUTION: '144' };
+export const SMALL_RENDITIONS = [
+  { name: 'high', width: 320, height: 180 },
+  { name: 'medium', width: 284, height: 160 },
+  { name: 'low', width: 256, height: 144 },
+];
+
 export interface PackageExpectation {
   renditions: { name: string; width: number; height: number }[];
   audio: boolean;

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeClip } from '../support/media.ts';
-import { assertPackage, exists } from '../support/package-asserts.ts';
+import { assertPackage, exists, SMALL_LADDER, SMALL_RENDITIONS } from '../support/package-asserts.ts';
 import { resultOf, runVcs } from '../support/vcs.ts';
 import { boundaryCheck, measureRendition } from '../../transcoder/self-check.ts';
 
@@ -22,13 +22,9 @@ let clip = '';
 
 const SECONDS = 50;
 /** Three small renditions (the clip is 320x180), veryfast: the encodes take seconds. */
-const LADDER = { VIDEO_PRESET: 'veryfast', MEDIUM_RESOLUTION: '160', LOW_RESOLUTION: '144' };
+const LADDER = SMALL_LADDER;
 const CHUNKED = { ...LADDER, CHUNK_PARALLELISM: '2', CHUNK_DURATION: '20', CHUNK_MIN_DURATION: '30' };
-const RENDITIONS = [
-  { name: 'high', width: 320, height: 180 },
-  { name: 'medium', width: 284, height: 160 },
-  { name: 'low', width: 256, height: 144 },
-];
+const RENDITIONS = SMALL_RENDITIONS;
 
 test.before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'vcs-chunked-'));

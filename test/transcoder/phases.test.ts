@@ -14,7 +14,7 @@ import { jobEnvironment, ladderFromSettings, type JobSpec } from '../../src/cont
 import { loadConfig } from '../../src/config.ts';
 import { PREPARED_FILE } from '../../transcoder/phases.ts';
 import { makeClip } from '../support/media.ts';
-import { assertPackage, assertPlaysThrough, exists } from '../support/package-asserts.ts';
+import { assertPackage, assertPlaysThrough, exists, SMALL_LADDER, SMALL_RENDITIONS } from '../support/package-asserts.ts';
 import { resultOf, runVcs } from '../support/vcs.ts';
 
 const test = suite('transcoder phases');
@@ -23,12 +23,8 @@ let clip = '';
 let shortClip = '';
 
 const SECONDS = 30;
-const SETTINGS = { VIDEO_PRESET: 'veryfast', MEDIUM_RESOLUTION: '160', LOW_RESOLUTION: '144', CHUNK_PARALLELISM: '2', CHUNK_DURATION: '10', CHUNK_MIN_DURATION: '20' };
-const RENDITIONS = [
-  { name: 'high', width: 320, height: 180 },
-  { name: 'medium', width: 284, height: 160 },
-  { name: 'low', width: 256, height: 144 },
-];
+const SETTINGS = { ...SMALL_LADDER, CHUNK_PARALLELISM: '2', CHUNK_DURATION: '10', CHUNK_MIN_DURATION: '20' };
+const RENDITIONS = SMALL_RENDITIONS;
 
 test.before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'vcs-phases-'));
