@@ -58,7 +58,7 @@ if (!pattern) {
 
 const BACKGROUND = new Set(['test/image.test.ts']);
 /** The files that encode real video: the second lane. */
-const ENCODING = [/^test\/service\//, /^test\/maintenance\//, /^test\/transcoder\/(transcode|rejections)\.test\.ts$/, /^test\/build\.test\.ts$/, /^test\/ui\/admin\.test\.ts$/];
+const ENCODING = [/^test\/service\//, /^test\/maintenance\//, /^test\/transcoder\/(transcode|rejections|phases)\.test\.ts$/, /^test\/build\.test\.ts$/, /^test\/ui\/admin\.test\.ts$/];
 const encodes = (rel) => ENCODING.some((re) => re.test(rel));
 
 /** Runs one test file; `live`: its output goes to the terminal as it comes, else only in the result (at `nice`). */
