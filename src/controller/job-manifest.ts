@@ -99,13 +99,21 @@ function oneShotSpec(s: ManifestSettings) {
     activeDeadlineSeconds: s.JOB_ACTIVE_DEADLINE_SECONDS,
     // Results are recorded within a pass of the Job finishing; the TTL only bounds the leftovers.
     ttlSecondsAfterFinished: s.JOB_TTL_SECONDS_AFTER_FINISHED,
-    podFailurePolicy: {
-      // First matching rule wins; needs restartPolicy: Never.
-      rules: [
-        { action: 'FailJob', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT.permanent] } },
-        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-      ],
-    },
+    podFailurePolicy: failurePolicy('FailJob'),
+  };
+}
+
+/**
+ * Exit 2 (the input can never succeed) ends the Job (FailJob) or its index (FailIndex) at once;
+ * disruptions (eviction, preemption, node drain) are retried without counting. The first matching
+ * rule wins; it needs restartPolicy: Never.
+ */
+function failurePolicy(onPermanent: 'FailJob' | 'FailIndex') {
+  return {
+    rules: [
+      { action: onPermanent, onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT.permanent] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ],
   };
 }
 
@@ -125,12 +133,7 @@ function indexedSpec(s: ManifestSettings, chunks: number, parallelism: number) {
     maxFailedIndexes: 0,
     activeDeadlineSeconds: s.JOB_ACTIVE_DEADLINE_SECONDS,
     ttlSecondsAfterFinished: s.JOB_TTL_SECONDS_AFTER_FINISHED,
-    podFailurePolicy: {
-      rules: [
-        { action: 'FailIndex', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT.permanent] } },
-        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-      ],
-    },
+    podFailurePolicy: failurePolicy('FailIndex'),
   };
 }
 
